@@ -1,0 +1,38 @@
+# Two commands set everything up on a fresh machine (see README.md):
+#   make book   build the website into _build/html (offline, synthetic data, `book` profile)
+#   make test   run the package tests and every notebook under nbval (`ci` profile)
+# Both create or reuse the virtual environment $(VENV) and install what they need.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# torch first, pinned, so pip takes the local CPU wheel where there is one; the package itself
+# only asks for torch>=2.1 (Colab keeps its own build). Override: make test TORCH='torch'
+TORCH ?= torch==2.13.0
+STAMP := $(VENV)/.installed
+CI_DATA := _build/ci-data
+
+.PHONY: book test venv benchmarks clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -m pip install -q -e ".[book,test]"
+	@touch $@
+
+book: venv
+	GRUAE_PROFILE=$${GRUAE_PROFILE:-book} $(BIN)/jupyter-book build --keep-going .
+	$(BIN)/python tools/check_html.py _build/html
+
+test: venv
+	$(BIN)/python tests/fetch_fixtures.py
+	rm -rf $(CI_DATA)
+	GRUAE_PROFILE=ci GRUAE_DATA=$(CURDIR)/$(CI_DATA) $(BIN)/python -m pytest tests book --nbval-lax -p no:cacheprovider
+
+benchmarks: venv
+	$(BIN)/python benchmarks/synthetic_speed.py
+
+clean:
+	rm -rf _build

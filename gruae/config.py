@@ -1,0 +1,96 @@
+"""Named profiles: how big the data, the model and the training run are.
+
+Every notebook names its profile in its first configuration cell::
+
+    P = gruae.profile()          # GRUAE_PROFILE from the environment, default "book"
+
+=========  ==================================================================================
+``ci``     every notebook finishes in seconds on a CPU (tiny model, a few dozen steps); the
+           numbers it prints are real but meaningless: it only proves the code runs
+``book``   the default: converged results on the synthetic data on a 2-core CPU, inside the
+           ``make book`` budget (about 10 minutes for the whole book)
+``seed``   the article's settings (its model, batch 16, T=16, 64x64, Adam 1e-4 with weight
+           decay 1e-5, 10,000 iterations): meant for a GPU
+=========  ==================================================================================
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+
+from .errors import DataError
+from .models import ARTICLE, ModelConfig
+from .training import TrainConfig
+
+__all__ = ["Profile", "PROFILES", "profile"]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes of data, model and training for one way of running the book."""
+
+    name: str  # "ci", "book" or "seed"
+    size: int  # frame height = width in pixels
+    video_frames: int  # frames per synthetic action video
+    train_videos: int  # synthetic action videos to train on
+    test_videos: int  # held-out synthetic action videos (evaluation only)
+    scene_frames: int  # frames per synthetic anomaly-scene video
+    scene_train_videos: int  # normal scenes to train the anomaly detectors on
+    scene_test_videos: int  # test scenes (normal, then anomalies enter)
+    model: ModelConfig  # the GRU-AE; the other models are `model.replace(kind=...)`
+    train: TrainConfig  # the training run (steps, batch, T, learning rate...)
+
+    def model_for(self, kind: str, **changes) -> ModelConfig:
+        """This profile's model configuration with another ``kind`` (and other changes)."""
+        return self.model.replace(kind=kind, **changes)
+
+
+PROFILES: dict[str, Profile] = {
+    "ci": Profile(
+        name="ci", size=32, video_frames=16, train_videos=20, test_videos=10,
+        scene_frames=48, scene_train_videos=6, scene_test_videos=6,
+        model=ModelConfig(size=32, widths=(4, 8, 16, 32), latent=16, hidden=24, frames=8),
+        train=TrainConfig(steps=20, batch=4, frames=8, lr=2e-3, warmup=5, log_every=5,
+                          checkpoint_every=10, snapshot_at=(0, 10, 20)),
+    ),
+    "book": Profile(
+        name="book", size=64, video_frames=32, train_videos=200, test_videos=40,
+        scene_frames=120, scene_train_videos=40, scene_test_videos=20,
+        model=ModelConfig(size=64, widths=(8, 16, 32, 64, 128), latent=64, hidden=128, frames=16),
+        train=TrainConfig(steps=1000, batch=8, frames=16, lr=2e-3, warmup=50, log_every=25,
+                          checkpoint_every=250, snapshot_at=(0, 100, 500, 1000)),
+    ),
+    "seed": Profile(
+        name="seed", size=64, video_frames=64, train_videos=500, test_videos=100,
+        scene_frames=180, scene_train_videos=80, scene_test_videos=40,
+        model=ARTICLE,
+        train=TrainConfig(steps=10_000, batch=16, frames=16, lr=1e-4, weight_decay=1e-5,
+                          schedule="constant", log_every=100, checkpoint_every=1000,
+                          snapshot_at=(0, 1000, 5000, 9000, 10_000)),
+    ),
+}
+"""The named profiles."""
+
+
+def profile(name: str | None = None, **train_changes) -> Profile:
+    """Return a named profile.
+
+    Args:
+        name: ``"ci"``, ``"book"`` or ``"seed"``; default: the ``GRUAE_PROFILE`` environment
+            variable, else ``"book"``.
+        **train_changes: fields of :class:`~gruae.training.TrainConfig` to override
+            (for example ``steps=200``).
+
+    Returns:
+        The :class:`Profile`.
+
+    Raises:
+        DataError: unknown profile name.
+    """
+    name = name or os.environ.get("GRUAE_PROFILE") or "book"
+    if name not in PROFILES:
+        raise DataError(None, f"unknown profile {name!r}; choose one of {', '.join(PROFILES)} "
+                              "(argument, or the GRUAE_PROFILE environment variable)")
+    p = PROFILES[name]
+    return replace(p, train=replace(p.train, **train_changes)) if train_changes else p

@@ -1,0 +1,61 @@
+"""The book's datasets, by profile: synthetic actions and synthetic anomaly scenes.
+
+Each function renders the procedural videos of :mod:`gruae.synthetic` at the profile's sizes and
+wraps them in a :class:`~gruae.data.VideoFrames`. Training and held-out splits use different
+seeds, so no held-out video is ever seen in training.
+"""
+
+from __future__ import annotations
+
+from .config import Profile
+from .data import VideoFrames
+from .synthetic import ACTIONS, Scenes, make_actions, make_scenes
+
+__all__ = ["actions", "scenes", "SPLIT_SEEDS"]
+
+SPLIT_SEEDS = {"train": 0, "test": 1}
+"""Seed of each split: the same profile always gives the same videos."""
+
+
+def _split_seed(split: str) -> int:
+    """The seed of a split name."""
+    if split not in SPLIT_SEEDS:
+        raise ValueError(f"split must be one of {', '.join(SPLIT_SEEDS)}, got {split!r}")
+    return SPLIT_SEEDS[split]
+
+
+def actions(p: Profile, split: str = "train") -> VideoFrames:
+    """The synthetic human actions of a profile.
+
+    Args:
+        p: the profile (sizes and numbers of videos).
+        split: ``"train"`` or ``"test"`` (held out: other people, other seeds).
+
+    Returns:
+        :class:`VideoFrames` with ``classes`` indexing :data:`gruae.synthetic.ACTIONS`; names
+        like ``walk_007``.
+    """
+    n = p.train_videos if split == "train" else p.test_videos
+    videos, labels = make_actions(n, seed=_split_seed(split), size=p.size, frames=p.video_frames)  # (N, T, H, W)
+    names = [f"{ACTIONS[c]}_{i:03d}" for i, c in enumerate(labels)]
+    return VideoFrames.from_videos(videos, names, classes=labels, min_frames=p.train.frames)
+
+
+def scenes(p: Profile, split: str = "train") -> tuple[VideoFrames, Scenes]:
+    """The synthetic anomaly scenes of a profile.
+
+    Args:
+        p: the profile.
+        split: ``"train"`` (normal scenes only) or ``"test"`` (anomalies enter at random times).
+
+    Returns:
+        ``(frames, scenes)``: the videos with their per-frame labels as :class:`VideoFrames`, and
+        the :class:`~gruae.synthetic.Scenes` with pixel masks and anomaly types.
+    """
+    test = split == "test"
+    n = p.scene_test_videos if test else p.scene_train_videos
+    s = make_scenes(n, anomalous=test, seed=10 + _split_seed(split), size=p.size, frames=p.scene_frames)
+    names = [f"{split}_{i:02d}" for i in range(n)]
+    frames = VideoFrames.from_videos(s.frames, names, frame_labels=list(s.labels), min_frames=p.train.frames)
+    return frames, s
+

@@ -1,0 +1,476 @@
+"""Training: one loop for the notebooks and the command line.
+
+:func:`train` runs Adam on the mean squared error between input clips and their
+reconstructions, and takes care of what a reader should not have to write twice:
+
+- a progress bar with the loss, and the loss history (recorded every ``log_every`` steps, the
+  only moments the loop waits for the device);
+- snapshot grids at chosen steps (input row above, output row below, as in the article's
+  figures), saved as PNG;
+- checkpoints holding the model, the optimiser, the step, the configuration and every random
+  state, written atomically (write, then rename), so a run killed at any moment resumes from its
+  last checkpoint and an interrupted write never corrupts the previous one;
+- a NaN or infinite loss stops with :class:`~gruae.errors.TrainingError` and keeps the last
+  good checkpoint;
+- on CUDA: frames resident on the GPU as uint8, bf16 autocast, channels-last, a fused optimiser.
+
+:func:`fit` adds "load if a checkpoint for this configuration exists, else train": the run
+folder is named after a hash of the model, training and data configuration.
+
+Nothing here changes global state: random numbers come from generators owned by the run, and
+:func:`torch.random.fork_rng` isolates the model's own draws.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import pickle
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .data import VideoFrames, to_uint8
+from .download import data_dir
+from .errors import CheckpointError, TrainingError
+from .models import ModelConfig, build_model
+
+__all__ = ["TrainConfig", "TrainResult", "train", "fit", "load_checkpoint", "load_model",
+           "resolve_device", "run_dir_for", "snapshot_grid"]
+
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train. Every field changes the run folder's hash, except the presentation ones."""
+
+    steps: int = 1000  # optimiser steps (the article's "iterations")
+    batch: int = 8  # clips per step, B
+    frames: int = 16  # frames per clip, T
+    lr: float = 1e-3  # Adam learning rate (peak, when a schedule is used)
+    weight_decay: float = 1e-5  # Adam weight decay (the article's 1e-5)
+    schedule: str = "cosine"  # "constant", or "cosine": linear warm-up then cosine decay to lr/20
+    warmup: int = 50  # warm-up steps of the cosine schedule
+    seed: int = 0  # seeds the model's initial weights and the clip sampler
+    amp: str = "auto"  # "bf16", "off", or "auto" (bf16 wherever the device supports it)
+    channels_last: bool = True  # channels-last memory format for the convolutions
+    compile: bool = False  # torch.compile the model (pays off on GPUs for long runs)
+    log_every: int = 25  # record the mean loss every k steps (the loop syncs only then)
+    checkpoint_every: int = 250  # write a checkpoint every k steps (and at the end); 0 = end only
+    snapshot_at: tuple[int, ...] = ()  # steps at which to save an input/output grid (0 = untrained)
+    snapshot_clips: int = 4  # clips shown in a snapshot grid
+    device: str = "auto"  # "auto" (cuda, then mps, then cpu), or a torch device string
+
+    def identity(self) -> dict:
+        """The fields that decide the trained weights (presentation fields left out)."""
+        d = dataclasses.asdict(self)
+        for k in ("log_every", "checkpoint_every", "snapshot_at", "snapshot_clips", "device", "compile"):
+            d.pop(k)
+        return d
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns."""
+
+    model: nn.Module  # the trained model, in eval mode, on the training device
+    steps: list[int]  # steps at which the loss was recorded
+    losses: list[float]  # mean training loss over the `log_every` steps ending at each recorded step
+    snapshots: dict[int, np.ndarray] = field(default_factory=dict)  # step -> uint8 grid (H, W)
+    run_dir: Path | None = None  # where checkpoints and snapshots live (None: not saved)
+    seconds: float = 0.0  # wall-clock seconds spent training in this call (0 when loaded)
+    resumed_from: int = 0  # step the run started from (0 = fresh start)
+    device: str = "cpu"  # device the model trained on
+
+
+# --------------------------------------------------------------------------- devices
+def resolve_device(name: str = "auto") -> torch.device:
+    """Pick a device: ``"auto"`` gives cuda if available, then mps, else cpu.
+
+    Args:
+        name: ``"auto"`` or any torch device string.
+
+    Returns:
+        The :class:`torch.device`.
+    """
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def _autocast(device: torch.device, amp: str):
+    """The autocast context for ``amp`` on ``device`` (a no-op when off or unsupported)."""
+    if amp not in ("auto", "bf16", "off"):
+        raise ValueError(f"amp must be 'auto', 'bf16' or 'off', got {amp!r}")
+    if amp == "off" or device.type not in ("cuda", "cpu"):
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+def _lr_at(cfg: TrainConfig, step: int) -> float:
+    """Learning rate at ``step`` (stateless, so resuming needs no scheduler state)."""
+    if cfg.schedule == "constant":
+        return cfg.lr
+    if cfg.schedule != "cosine":
+        raise ValueError(f"schedule must be 'constant' or 'cosine', got {cfg.schedule!r}")
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    t = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
+    return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(t, 1.0))))
+
+
+# --------------------------------------------------------------------------- checkpoints
+def _config_of(model: nn.Module) -> dict | None:
+    """The model's ModelConfig as a dict, if it has one."""
+    cfg = getattr(model, "config", None) or getattr(model, "cfg", None)
+    return dataclasses.asdict(cfg) if dataclasses.is_dataclass(cfg) else None
+
+
+def _fingerprint(frames: VideoFrames) -> str:
+    """A short hash of the training frames, so a checkpoint is tied to its data."""
+    h = hashlib.blake2b(digest_size=8)
+    h.update(str((tuple(frames.frames.shape), frames.lengths.tolist())).encode())
+    h.update(frames.frames.cpu().numpy().tobytes())
+    return h.hexdigest()
+
+
+def run_dir_for(name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, data_id: str,
+                root: str | os.PathLike | None = None) -> Path:
+    """The run folder of a configuration: ``<root>/checkpoints/<name>-<hash>``.
+
+    Args:
+        name: a readable prefix (for example ``"gruae-actions"``).
+        model_cfg: the model configuration.
+        train_cfg: the training configuration.
+        data_id: a string identifying the training data (see :func:`fit`).
+        root: the data folder (default: ``$GRUAE_DATA`` or ``data``).
+
+    Returns:
+        The folder path (not created).
+    """
+    root = data_dir() if root is None else Path(root)
+    key = json.dumps([dataclasses.asdict(model_cfg), train_cfg.identity(), data_id], sort_keys=True, default=str)
+    return root / "checkpoints" / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+
+
+def _save_atomic(obj: Any, path: Path) -> None:
+    """torch.save to ``path.tmp``, fsync, then rename over ``path``."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        torch.save(obj, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict:
+    """Load a checkpoint without running any code from it (``weights_only=True``).
+
+    Args:
+        path: a ``checkpoint.pt`` file, or a run folder holding one.
+
+    Returns:
+        The checkpoint dictionary (tensors on the CPU).
+
+    Raises:
+        CheckpointError: missing, truncated, not a gruae checkpoint, or holding objects other
+            than tensors and plain Python values (a pickle that could run code is refused).
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT
+    if not path.is_file():
+        raise CheckpointError(path, "no such checkpoint file")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        why = next((ln.strip() for ln in str(e).splitlines() if "Unsupported global" in ln), None)
+        if why is None:
+            raise CheckpointError(path, "cannot read checkpoint (truncated, or not a torch checkpoint)") from e
+        raise CheckpointError(path, f"refused to load: it holds objects other than tensors and plain values, "
+                                    f"which could run code ({why[:160]})") from e
+    except Exception as e:  # truncated zip, not a torch file...
+        raise CheckpointError(path, f"cannot read checkpoint ({type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else ''})") from e
+    if not isinstance(ckpt, dict) or "model" not in ckpt or "step" not in ckpt:
+        raise CheckpointError(path, "not a gruae checkpoint (no 'model' and 'step' entries)")
+    return ckpt
+
+
+def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> nn.Module:
+    """Rebuild a model from a checkpoint's saved configuration and load its weights.
+
+    Args:
+        path: a ``checkpoint.pt`` or a run folder.
+        device: where to put the model.
+
+    Returns:
+        The model in eval mode.
+    """
+    ckpt = load_checkpoint(path)
+    mcfg = ckpt.get("model_config")
+    if mcfg is None:
+        raise CheckpointError(path, "checkpoint has no model configuration; build the model yourself and load_state_dict")
+    model = build_model(_model_config_from(mcfg))
+    try:
+        model.load_state_dict(ckpt["model"])
+    except RuntimeError as e:
+        raise CheckpointError(path, f"weights do not fit the saved configuration ({str(e).splitlines()[0][:160]})") from e
+    return model.to(device).eval()
+
+
+def _model_config_from(d: dict) -> ModelConfig:
+    """ModelConfig from a saved dict (lists back to tuples)."""
+    d = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+    known = {f.name for f in dataclasses.fields(ModelConfig)}
+    return ModelConfig(**{k: v for k, v in d.items() if k in known})
+
+
+# --------------------------------------------------------------------------- snapshots
+def snapshot_grid(inputs: torch.Tensor, outputs: torch.Tensor) -> np.ndarray:
+    """Tile clips into one image: for each clip, the input frames in a row, the output below.
+
+    Args:
+        inputs: float ``(N, T, C, H, W)`` in ``[-1, 1]``.
+        outputs: float ``(N, T, C, H, W)`` in ``[-1, 1]``.
+
+    Returns:
+        uint8 ``(2*N*H + N - 1, T*W)`` grid (a 1-pixel white line between clips; first channel).
+    """
+    rows = []
+    for x, y in zip(to_uint8(inputs)[:, :, 0], to_uint8(outputs)[:, :, 0]):  # (T, H, W) each
+        pair = torch.cat([torch.cat(list(x), 1), torch.cat(list(y), 1)], 0)  # (2H, T*W)
+        if rows:
+            rows.append(torch.full((1, pair.shape[1]), 255, dtype=torch.uint8))
+        rows.append(pair.cpu())
+    return torch.cat(rows, 0).numpy()
+
+
+def _save_png(img: np.ndarray, path: Path) -> None:
+    """Write a uint8 grey image as PNG, atomically."""
+    from PIL import Image
+
+    tmp = path.with_name(path.name + ".tmp")
+    Image.fromarray(img).save(tmp, format="PNG")
+    os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------- the loop
+def train(
+    model: nn.Module | ModelConfig,
+    frames: VideoFrames,
+    cfg: TrainConfig = TrainConfig(),
+    *,
+    run_dir: str | os.PathLike | None = None,
+    resume: bool = True,
+    progress: bool = True,
+    callback: Callable[[int, float], None] | None = None,
+) -> TrainResult:
+    """Train a model to reconstruct clips of ``frames``.
+
+    Args:
+        model: a model mapping ``(B, T, C, H, W)`` to the same shape, or a
+            :class:`~gruae.models.ModelConfig` to build one (seeded by ``cfg.seed``).
+        frames: the training videos (uint8, on any device; moved to the training device).
+        cfg: the training configuration.
+        run_dir: folder for checkpoints and snapshot PNGs; ``None`` keeps everything in memory.
+        resume: continue from ``run_dir``'s checkpoint when there is one (a finished run is
+            just loaded).
+        progress: show a progress bar with the loss.
+        callback: called as ``callback(step, loss)`` at every recorded loss.
+
+    Returns:
+        A :class:`TrainResult` with the trained model in eval mode.
+
+    Raises:
+        TrainingError: the loss became NaN or infinite (the last good checkpoint is kept).
+        CheckpointError: ``run_dir`` holds a checkpoint of another model or configuration.
+        DataError: a video is shorter than ``cfg.frames``.
+    """
+    device = resolve_device(cfg.device)
+    frames.check_clip_length(cfg.frames)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(cfg.seed)
+        if isinstance(model, ModelConfig):
+            model = build_model(model)
+        return _train(model, frames, cfg, device, run_dir, resume, progress, callback)
+
+
+def _train(model, frames, cfg, device, run_dir, resume, progress, callback) -> TrainResult:
+    """The body of :func:`train`, run inside a forked RNG state."""
+    run_dir = None if run_dir is None else Path(run_dir)
+    ident = {"model_config": _config_of(model), "train_config": cfg.identity(), "model_class": type(model).__name__}
+    model = model.to(device)
+    if cfg.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    opt_kw = {"fused": True} if device.type == "cuda" else {}
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, **opt_kw)
+    gen = torch.Generator(device=device).manual_seed(cfg.seed)  # the clip sampler's own generator
+    data = frames.to(device)
+    # fixed clips for snapshots, drawn from their own generator so they never shift training
+    snap_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
+    snap_index = data.sample(cfg.snapshot_clips, cfg.frames, snap_gen)
+    steps_log: list[int] = []
+    losses: list[float] = []
+    snapshots: dict[int, np.ndarray] = {}
+    start = 0
+
+    if run_dir is not None and resume and (run_dir / CHECKPOINT).exists():
+        ckpt = load_checkpoint(run_dir / CHECKPOINT)
+        saved = {k: ckpt.get(k) for k in ident}
+        if json.loads(json.dumps(saved, default=str)) != json.loads(json.dumps(ident, default=str)):
+            raise CheckpointError(run_dir / CHECKPOINT, "checkpoint belongs to another model or configuration; "
+                                  "use another run folder or delete it")
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        gen.set_state(ckpt["sampler_rng"])
+        torch.set_rng_state(ckpt["torch_rng"])
+        if device.type == "cuda" and ckpt.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(ckpt["cuda_rng"])
+        start = int(ckpt["step"])
+        steps_log, losses = list(ckpt["history_steps"]), list(ckpt["history_losses"])
+        for p in sorted(run_dir.glob("snapshot_*.png")):
+            snapshots[int(p.stem.split("_")[1])] = np.asarray(_read_png(p))
+
+    def save(step: int) -> None:
+        if run_dir is None:
+            return
+        for p in model.parameters():
+            if not torch.isfinite(p).all():
+                raise TrainingError(f"weights became NaN or infinite before step {step}; kept the last good "
+                                    f"checkpoint in {run_dir}; try a lower learning rate")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        _save_atomic({
+            **ident, "step": step, "model": model.state_dict(), "optimizer": opt.state_dict(),
+            "sampler_rng": gen.get_state().cpu(), "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state() if device.type == "cuda" else None,
+            "history_steps": steps_log, "history_losses": losses, "torch_version": str(torch.__version__),
+        }, run_dir / CHECKPOINT)
+
+    def snapshot(step: int) -> None:
+        was = model.training
+        model.eval()
+        with torch.no_grad(), _autocast(device, cfg.amp):
+            x = data.clips(snap_index)
+            y = model(x).float()
+        model.train(was)
+        snapshots[step] = snapshot_grid(x, y)
+        if run_dir is not None:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            _save_png(snapshots[step], run_dir / f"snapshot_{step:06d}.png")
+
+    net = torch.compile(model) if cfg.compile else model
+    bar = None
+    if progress and start < cfg.steps:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=cfg.steps, initial=start, desc=type(model).__name__, unit="it", leave=True)
+    t0 = time.perf_counter()
+    running = torch.zeros((), device=device)
+    n_running = 0
+    step = start
+    in_update = False
+    model.train()
+    try:
+        while step < cfg.steps:
+            if step in cfg.snapshot_at and step not in snapshots:
+                snapshot(step)
+            for g in opt.param_groups:
+                g["lr"] = _lr_at(cfg, step)
+            x = data.clips(data.sample(cfg.batch, cfg.frames, gen))  # (B, T, C, H, W) in [-1, 1]
+            in_update = True
+            with _autocast(device, cfg.amp):
+                y = net(x)
+            loss = F.mse_loss(y.float(), x)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            in_update = False
+            running += loss.detach()
+            n_running += 1
+            step += 1
+            if step % cfg.log_every == 0 or step == cfg.steps:
+                mean = float(running) / n_running  # the one host sync
+                if not math.isfinite(mean):
+                    raise TrainingError(f"loss became {mean} between steps {step - n_running} and {step}; "
+                                        + (f"kept the last good checkpoint in {run_dir}; " if run_dir else "")
+                                        + "try a lower learning rate or check the input for NaN")
+                steps_log.append(step)
+                losses.append(mean)
+                running.zero_()
+                n_running = 0
+                if bar is not None:
+                    bar.update(step - bar.n)
+                    bar.set_postfix(loss=f"{mean:.4f}")
+                if callback is not None:
+                    callback(step, mean)
+            if cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step < cfg.steps and n_running == 0:
+                save(step)
+        if step in cfg.snapshot_at and step not in snapshots:
+            snapshot(step)
+        if start < cfg.steps or not (run_dir and (run_dir / CHECKPOINT).exists()):
+            save(step)
+    except KeyboardInterrupt:
+        if not in_update and n_running == 0 and step > start:
+            save(step)  # keep the work done so far; the next call resumes here
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    model.eval()
+    return TrainResult(model, steps_log, losses, snapshots, run_dir,
+                       time.perf_counter() - t0 if step > start else 0.0, start, str(device))
+
+
+def _read_png(path: Path):
+    """Read a PNG as a uint8 array."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return np.asarray(im.convert("L"))
+
+
+def fit(
+    model_cfg: ModelConfig,
+    frames: VideoFrames,
+    cfg: TrainConfig = TrainConfig(),
+    *,
+    name: str = "gruae",
+    data_id: str | None = None,
+    root: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Load the trained model for this configuration if its checkpoint exists, else train it.
+
+    The run folder is :func:`run_dir_for` ``(name, model_cfg, cfg, data_id)``: chapters that ask
+    for the same model on the same data share one training run, and an interrupted run resumes.
+
+    Args:
+        model_cfg: the model to build.
+        frames: the training videos.
+        cfg: the training configuration.
+        name: readable prefix of the run folder.
+        data_id: identifies the training data (default: a hash of the frames themselves).
+        root: the data folder (default ``$GRUAE_DATA`` or ``data``).
+        progress: show a progress bar while training.
+
+    Returns:
+        The :class:`TrainResult` (``seconds == 0`` when the model was loaded).
+    """
+    data_id = _fingerprint(frames) if data_id is None else data_id
+    return train(model_cfg, frames, cfg, run_dir=run_dir_for(name, model_cfg, cfg, data_id, root),
+                 resume=True, progress=progress)

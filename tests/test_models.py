@@ -1,0 +1,234 @@
+"""Tests for gruae.models: shapes, ranges, gradients, randomness, parameter counts, dtypes, layouts."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import sys
+
+import pytest
+import torch
+
+from gruae import models
+from gruae.models import (
+    ARTICLE,
+    MODEL_KINDS,
+    GRUAE,
+    Conv3dAE,
+    ModelConfig,
+    SingleLatentAE,
+    build_model,
+    clip_channels_last,
+    count_parameters,
+    expected_parameters,
+    model_channels_last,
+)
+
+TINY = dict(size=16, channels=1, widths=(4, 8, 16), latent=8, hidden=12, frames=4)
+
+
+def tiny(kind: str, **changes) -> ModelConfig:
+    """A model config small enough to train a step in milliseconds."""
+    return ModelConfig(kind=kind, **{**TINY, **changes})
+
+
+def clip(cfg: ModelConfig, batch: int = 2, frames: int | None = None, seed: int = 0) -> torch.Tensor:
+    """A random clip in [-1, 1] matching cfg."""
+    g = torch.Generator().manual_seed(seed)
+    T = cfg.frames if frames is None else frames
+    return torch.rand(batch, T, cfg.channels, cfg.size, cfg.size, generator=g) * 2 - 1
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+
+
+@pytest.mark.parametrize("kind", MODEL_KINDS)
+def test_shape_range_and_gradients(kind):
+    cfg = tiny(kind)
+    model = build_model(cfg)
+    x = clip(cfg)
+    y = model(x)
+    assert y.shape == x.shape
+    assert y.dtype == torch.float32
+    assert y.min() >= -1 and y.max() <= 1
+    torch.nn.functional.mse_loss(y, x).backward()
+    grads = [(name, p.grad) for name, p in model.named_parameters()]
+    missing = [name for name, g in grads if g is None]
+    assert not missing, f"no gradient for {missing}"
+    assert all(torch.isfinite(g).all() for _, g in grads)
+    assert sum(int((g != 0).any()) for _, g in grads) > len(grads) // 2
+
+
+@pytest.mark.parametrize("kind", MODEL_KINDS)
+def test_parameter_count_matches_formula(kind):
+    for cfg in (tiny(kind), tiny(kind, last_encoder_bn=False, clip_latent=32, channels=3),
+                ARTICLE.replace(kind=kind)):
+        assert count_parameters(build_model(cfg)) == expected_parameters(cfg)
+
+
+def test_article_parameter_count():
+    n = count_parameters(build_model(ARTICLE))
+    assert n == expected_parameters(ARTICLE) == 4_537_480
+    assert 4_000_000 <= n <= 5_000_000
+
+
+def test_article_layers():
+    model = build_model(ARTICLE)
+    assert isinstance(model, GRUAE)
+    assert model.encoder.fc.in_features == 512 * 4 * 4 and model.encoder.fc.out_features == 64
+    assert (model.gru.input_size, model.gru.hidden_size) == (64, 100)
+    assert model.decoder.fc.in_features == 100 and model.decoder.fc.out_features == 512 * 4 * 4
+    assert model.decoder.head.in_channels == 32 and model.decoder.head.out_channels == 1
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.encoder.modules()) == 4
+
+
+def test_gruae_stages_expose_shapes():
+    cfg = tiny("gruae")
+    model = build_model(cfg).eval()
+    x = clip(cfg, batch=3)
+    z = model.encode(x)
+    h = model.temporal(z)
+    x_hat = model.decode(h)
+    assert z.shape == (3, cfg.frames, cfg.latent)
+    assert h.shape == (3, cfg.frames, cfg.hidden)
+    assert x_hat.shape == x.shape
+    torch.testing.assert_close(x_hat, model(x))
+
+
+def test_single_latent_clip_code():
+    cfg = tiny("single_latent", clip_latent=5)
+    model = build_model(cfg)
+    c = model.clip_code(model.encode(clip(cfg)))
+    assert c.shape == (2, 5)
+    assert ModelConfig(kind="single_latent").clip_size == 64
+
+
+@pytest.mark.parametrize("kind", MODEL_KINDS)
+def test_eval_deterministic_with_zero_state(kind):
+    cfg = tiny(kind)
+    model = build_model(cfg).eval()
+    x = clip(cfg)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), model(x), rtol=0, atol=0)
+
+
+def test_random_initial_state_is_random_in_eval():
+    cfg = tiny("gruae", init_state="random")
+    model = build_model(cfg).eval()
+    x = clip(cfg)
+    with torch.no_grad():
+        a, b = model(x), model(x)
+    assert not torch.equal(a, b)
+    assert model.initial_state(2, "cpu").shape == (1, 2, cfg.hidden)
+
+
+def test_gruae_size_128():
+    cfg = ModelConfig(size=128, widths=(4, 8, 8, 8, 8), latent=8, hidden=8, frames=2)
+    model = build_model(cfg)
+    assert model.encoder.fc.in_features == 8 * 8 * 8  # 128 / 2**4 = 8
+    x = clip(cfg, batch=1)
+    with torch.no_grad():
+        assert model(x).shape == x.shape
+
+
+def test_single_latent_rejects_wrong_length():
+    cfg = tiny("single_latent")
+    model = build_model(cfg)
+    with pytest.raises(ValueError, match=r"expected clips of cfg.frames = 4 frames, got 3"):
+        model(clip(cfg, frames=3))
+    with pytest.raises(ValueError, match="expected 4 frames"):
+        model.clip_code(torch.zeros(2, 5, cfg.latent))
+
+
+@pytest.mark.parametrize("frames", [8, 16])
+def test_conv3d_lengths(frames):
+    cfg = tiny("conv3d", widths=(4, 8, 8, 8), frames=frames)
+    model = build_model(cfg)
+    assert model.time_stride == 4
+    x = clip(cfg, batch=1)
+    code = model.encode(x)
+    assert code.shape[2:] == (frames // 4, 1, 1)
+    assert model.decode(code).shape == x.shape
+
+
+def test_conv3d_rejects_bad_length():
+    cfg = tiny("conv3d")
+    with pytest.raises(ValueError, match="multiple of 4"):
+        build_model(cfg)(clip(cfg, frames=6))
+
+
+def test_wrong_frame_shape_rejected():
+    cfg = tiny("gruae")
+    model = build_model(cfg)
+    with pytest.raises(ValueError, match="shape"):
+        model(torch.zeros(2, 4, 3, 16, 16))
+    with pytest.raises(ValueError, match="shape"):
+        model(torch.zeros(4, 1, 16, 16))
+
+
+def test_unknown_kind_rejected():
+    with pytest.raises(ValueError, match="gruae, single_latent, per_frame, conv3d"):
+        ModelConfig(kind="vae")
+    cfg = tiny("gruae")
+    cfg.kind = "vae"  # changed after creation: build_model checks again
+    with pytest.raises(ValueError, match="known kinds"):
+        build_model(cfg)
+
+
+@pytest.mark.parametrize("changes", [dict(size=48), dict(size=8), dict(init_state="noise"),
+                                     dict(widths=()), dict(size=16, widths=(1, 2, 3, 4, 5, 6)),
+                                     dict(latent=0), dict(clip_latent=0)])
+def test_invalid_config_rejected(changes):
+    with pytest.raises(ValueError):
+        ModelConfig(**changes)
+
+
+def test_config_round_trips_through_dict():
+    d = dataclasses.asdict(ARTICLE)
+    d["widths"] = list(d["widths"])  # as JSON would give it back
+    assert ModelConfig(**d) == ARTICLE
+
+
+@pytest.mark.parametrize("kind", MODEL_KINDS)
+def test_bf16_autocast(kind):
+    cfg = tiny(kind)
+    model = build_model(cfg)
+    x = clip(cfg)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = model(x)
+        loss = torch.nn.functional.mse_loss(y.float(), x)
+    loss.backward()
+    assert y.shape == x.shape and torch.isfinite(y).all()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+@pytest.mark.parametrize("kind", MODEL_KINDS)
+def test_channels_last(kind):
+    cfg = tiny(kind, channels=3)  # with one channel, channels-last is plain contiguous
+    model = build_model(cfg).eval()
+    x = clip(cfg)
+    with torch.no_grad():
+        ref = model(x)
+        model_channels_last(model)
+        xc = clip_channels_last(x)
+        assert not xc.is_contiguous() and torch.equal(xc, x)
+        assert xc.reshape(-1, 3, 16, 16).is_contiguous(memory_format=torch.channels_last)
+        y = model(xc)
+    torch.testing.assert_close(y, ref, rtol=1e-4, atol=1e-5)
+
+
+def test_import_changes_no_global_state():
+    # execute a fresh copy of the module under another name, leaving gruae.models untouched
+    spec = importlib.util.spec_from_file_location("gruae._models_import_check", models.__file__)
+    copy = importlib.util.module_from_spec(spec)
+    torch.manual_seed(123)
+    before = (torch.get_rng_state(), torch.get_default_dtype(), torch.get_num_threads())
+    sys.modules[spec.name] = copy
+    try:
+        spec.loader.exec_module(copy)
+    finally:
+        del sys.modules[spec.name]
+    after = (torch.get_rng_state(), torch.get_default_dtype(), torch.get_num_threads())
+    assert torch.equal(after[0], before[0]) and after[1:] == before[1:]

@@ -1,0 +1,73 @@
+"""Write the Colab set-up cell of every notebook from `_config.yml` (the one place the repository
+URL and branch are written).
+
+    python tools/colab_cells.py          # rewrite the cells
+    python tools/colab_cells.py --check  # exit 1 if a notebook disagrees (tests/test_book.py)
+
+The cell is each notebook's first code cell, tagged ``colab-setup``. On Colab it installs the
+``gruae`` package pinned to the book's branch (never upgrading Colab's torch); elsewhere it does
+nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+TAG = "colab-setup"
+
+
+def colab_source(config: Path = ROOT / "_config.yml") -> str:
+    """The source of the Colab set-up cell for the repository in ``config``."""
+    repo = yaml.safe_load(config.read_text())["repository"]
+    url, branch = repo["url"].rstrip("/"), repo.get("branch", "main")
+    return (
+        "# Colab set-up (does nothing elsewhere): install this book's package, pinned to its branch.\n"
+        "# Generated from _config.yml by tools/colab_cells.py.\n"
+        "import sys\n"
+        "if \"google.colab\" in sys.modules:\n"
+        "    import subprocess\n"
+        f"    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", \"gruae @ git+{url}@{branch}\"], check=True)"
+    )
+
+
+def notebooks() -> list[Path]:
+    """The book's notebooks."""
+    return sorted((ROOT / "book").glob("*.ipynb"))
+
+
+def sync(check: bool = False) -> list[Path]:
+    """Rewrite (or, with ``check``, list) the notebooks whose Colab cell differs."""
+    want = colab_source()
+    stale = []
+    for path in notebooks():
+        nb = json.loads(path.read_text())
+        cells = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        first = cells[0] if cells else None
+        if first is not None and TAG in first.get("metadata", {}).get("tags", []) and "".join(first["source"]) == want:
+            continue
+        stale.append(path)
+        if check:
+            continue
+        cell = {"cell_type": "code", "execution_count": None, "id": "colab-setup",
+                "metadata": {"tags": [TAG]}, "outputs": [], "source": want.splitlines(keepends=True)}
+        if first is not None and TAG in first.get("metadata", {}).get("tags", []):
+            nb["cells"][nb["cells"].index(first)] = cell
+        else:
+            nb["cells"].insert(1 if nb["cells"] and nb["cells"][0]["cell_type"] == "markdown" else 0, cell)
+        path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+    return stale
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--check", action="store_true", help="only check; exit 1 if a notebook is stale")
+    stale = sync(check=ap.parse_args().check)
+    for p in stale:
+        print(f"{'stale' if ap.parse_args().check else 'updated'}: {p.relative_to(ROOT)}")
+    sys.exit(1 if stale and ap.parse_args().check else 0)
