@@ -92,6 +92,7 @@ class ModelConfig:
     last_encoder_bn: bool = True  # BatchNorm after the encoder's last conv (the article's code has none there)
 
     def __post_init__(self) -> None:
+        """Normalise ``widths`` to a tuple of ints and reject invalid values."""
         self.widths = tuple(int(w) for w in self.widths)
         where = "ModelConfig"
         if self.kind not in MODEL_KINDS:

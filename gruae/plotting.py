@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-__all__ = ["as_frames", "show_strip", "show_rows", "animate"]
+__all__ = ["as_frames", "show_strip", "show_rows", "animate", "table", "show_curves"]
 
 
 def as_frames(video) -> np.ndarray:
@@ -135,3 +135,57 @@ def animate(videos: Sequence, titles: Sequence[str] | None = None, *, fps: int =
     html = HTML(anim.to_jshtml(default_mode="loop"))
     plt.close(fig)
     return html
+
+
+def table(rows: Sequence[dict], digits: int = 2):
+    """Render a list of dicts (one per row, same keys) as a Markdown table for notebooks.
+
+    Args:
+        rows: the rows; keys of the first row are the columns.
+        digits: decimals for floats.
+
+    Returns:
+        ``IPython.display.Markdown`` (a real table in Jupyter and in the built website).
+    """
+    from IPython.display import Markdown
+
+    cols = list(rows[0])
+
+    def fmt(v):
+        if isinstance(v, float):
+            return f"{v:,.{digits}f}"
+        if isinstance(v, int):
+            return f"{v:,}"
+        return str(v)
+
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(fmt(r[c]) for c in cols) + " |" for r in rows]
+    return Markdown("\n".join(lines))
+
+
+def show_curves(results: dict, *, title: str = "training loss", logy: bool = True):
+    """Plot the loss histories of several training runs.
+
+    Args:
+        results: name -> :class:`~gruae.training.TrainResult` (or anything with ``steps`` and
+            ``losses``).
+        title: axes title.
+        logy: logarithmic loss axis.
+
+    Returns:
+        The matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3))
+    for name, r in results.items():
+        ax.plot(r.steps, r.losses, label=name)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("MSE on [-1, 1]")
+    ax.set_title(title)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig

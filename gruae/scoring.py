@@ -12,13 +12,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .data import VideoFrames
 
-__all__ = ["reconstruct", "frame_mse", "frame_psnr", "frame_ssim", "motion_energy", "per_video"]
+__all__ = ["reconstruct", "frame_mse", "frame_psnr", "frame_ssim", "motion_energy", "per_video",
+           "Evaluation", "evaluate"]
 
 
 @torch.no_grad()
@@ -147,3 +150,39 @@ def motion_energy(frames: torch.Tensor) -> torch.Tensor:
 def per_video(values: torch.Tensor, frames: VideoFrames) -> list[torch.Tensor]:
     """Split a per-frame tensor ``(F, ...)`` into one tensor per video."""
     return list(values.split(frames.lengths.tolist()))
+
+
+@dataclass
+class Evaluation:
+    """Reconstruction quality of a model on a set of videos (see :func:`evaluate`)."""
+
+    recon: torch.Tensor  # float (F, C, H, W) in [-1, 1]: the reconstruction of every frame
+    psnr: torch.Tensor  # float (F,): PSNR of each frame, dB
+    ssim: torch.Tensor  # float (F,): SSIM of each frame
+    motion_in: torch.Tensor  # float (V,): mean motion energy of each input video
+    motion_out: torch.Tensor  # float (V,): mean motion energy of each reconstruction
+
+    def summary(self) -> dict[str, float]:
+        """Mean PSNR (dB), mean SSIM, and the motion ratio: output motion / input motion,
+        averaged over videos (1 = motion kept, 0 = a frozen output)."""
+        return {"psnr_db": self.psnr.mean().item(), "ssim": self.ssim.mean().item(),
+                "motion_ratio": (self.motion_out / self.motion_in.clamp_min(1e-8)).mean().item()}
+
+
+def evaluate(model: nn.Module, frames: VideoFrames, T: int, **kw) -> Evaluation:
+    """Reconstruct every frame of ``frames`` and measure it.
+
+    Args:
+        model: a clip model (see :func:`reconstruct`).
+        frames: the videos (held out from training, for an honest figure).
+        T: clip length.
+        **kw: passed to :func:`reconstruct` (``batch``, ``device``, ``amp``).
+
+    Returns:
+        An :class:`Evaluation`.
+    """
+    recon = reconstruct(model, frames, T, **kw)
+    orig = frames.frames
+    m_in = torch.stack([motion_energy(v).mean() for v in per_video(orig, frames)])
+    m_out = torch.stack([motion_energy(v).mean() for v in per_video(recon, frames)])
+    return Evaluation(recon, frame_psnr(recon, orig), frame_ssim(recon, orig), m_in, m_out)

@@ -43,10 +43,10 @@ from torch import nn
 from .data import VideoFrames, to_uint8
 from .download import data_dir
 from .errors import CheckpointError, TrainingError
-from .models import ModelConfig, build_model
+from .models import ModelConfig, build_model, clip_channels_last, model_channels_last
 
 __all__ = ["TrainConfig", "TrainResult", "train", "fit", "load_checkpoint", "load_model",
-           "resolve_device", "run_dir_for", "snapshot_grid"]
+           "resolve_device", "run_dir_for", "snapshot_grid", "learning_rate"]
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -122,8 +122,16 @@ def _autocast(device: torch.device, amp: str):
     return torch.autocast(device.type, dtype=torch.bfloat16)
 
 
-def _lr_at(cfg: TrainConfig, step: int) -> float:
-    """Learning rate at ``step`` (stateless, so resuming needs no scheduler state)."""
+def learning_rate(cfg: TrainConfig, step: int) -> float:
+    """Learning rate at ``step`` (stateless, so resuming needs no scheduler state).
+
+    Args:
+        cfg: the training configuration (``lr``, ``schedule``, ``warmup``, ``steps``).
+        step: the optimiser step, from 0.
+
+    Returns:
+        The learning rate.
+    """
     if cfg.schedule == "constant":
         return cfg.lr
     if cfg.schedule != "cosine":
@@ -316,7 +324,7 @@ def _train(model, frames, cfg, device, run_dir, resume, progress, callback) -> T
     ident = {"model_config": _config_of(model), "train_config": cfg.identity(), "model_class": type(model).__name__}
     model = model.to(device)
     if cfg.channels_last:
-        model = model.to(memory_format=torch.channels_last)
+        model = model_channels_last(model)
     opt_kw = {"fused": True} if device.type == "cuda" else {}
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, **opt_kw)
     gen = torch.Generator(device=device).manual_seed(cfg.seed)  # the clip sampler's own generator
@@ -390,8 +398,10 @@ def _train(model, frames, cfg, device, run_dir, resume, progress, callback) -> T
             if step in cfg.snapshot_at and step not in snapshots:
                 snapshot(step)
             for g in opt.param_groups:
-                g["lr"] = _lr_at(cfg, step)
+                g["lr"] = learning_rate(cfg, step)
             x = data.clips(data.sample(cfg.batch, cfg.frames, gen))  # (B, T, C, H, W) in [-1, 1]
+            if cfg.channels_last and x.shape[2] > 1:
+                x = clip_channels_last(x)
             in_update = True
             with _autocast(device, cfg.amp):
                 y = net(x)

@@ -100,6 +100,7 @@ def test_gruae_stages_expose_shapes():
 def test_single_latent_clip_code():
     cfg = tiny("single_latent", clip_latent=5)
     model = build_model(cfg)
+    assert isinstance(model, SingleLatentAE)
     c = model.clip_code(model.encode(clip(cfg)))
     assert c.shape == (2, 5)
     assert ModelConfig(kind="single_latent").clip_size == 64
@@ -146,7 +147,7 @@ def test_single_latent_rejects_wrong_length():
 def test_conv3d_lengths(frames):
     cfg = tiny("conv3d", widths=(4, 8, 8, 8), frames=frames)
     model = build_model(cfg)
-    assert model.time_stride == 4
+    assert isinstance(model, Conv3dAE) and model.time_stride == 4
     x = clip(cfg, batch=1)
     code = model.encode(x)
     assert code.shape[2:] == (frames // 4, 1, 1)

@@ -1,0 +1,73 @@
+"""Tests for the command line: `python -m gruae info|train`."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from gruae.__main__ import main
+
+
+def run_cli(*args):
+    """Run the CLI in a real subprocess; return (status, stdout, stderr)."""
+    r = subprocess.run([sys.executable, "-m", "gruae", *map(str, args)], capture_output=True, text=True, timeout=300)
+    return r.returncode, r.stdout, r.stderr
+
+
+def test_info_on_video_file(video_file, capsys):
+    path = video_file("clip.mp4")
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "video" in out and "frames" in out
+
+
+def test_info_on_synthetic(capsys):
+    assert main(["info", "synthetic:actions", "--profile", "ci"]) == 0
+    out = capsys.readouterr().out
+    assert "videos" in out and "action classes" in out
+
+
+def test_info_on_ucsd_root(ucsd_root, capsys):
+    assert main(["info", str(ucsd_root)]) == 0
+    assert "anomalous" in capsys.readouterr().out
+
+
+def test_info_on_real_third_party_video(real_video_dir, capsys):
+    assert main(["info", str(real_video_dir / "bikes.mp4")]) == 0
+    assert "bikes.mp4" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("make, problem", [
+    (lambda p: p / "missing.avi", "missing.avi"),
+    (lambda p: (p / "empty").mkdir() or p / "empty", "empty"),
+    (lambda p: (p / "zero.mp4").write_bytes(b"") or p / "zero.mp4", "zero.mp4"),
+    (lambda p: (p / "notes.xyz").write_text("hello") or p / "notes.xyz", "notes.xyz"),
+])
+def test_bad_paths_give_one_line_and_status_2(tmp_path, make, problem):
+    status, out, err = run_cli("info", make(tmp_path))
+    assert status == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and problem in lines[0] and "Traceback" not in err, err
+
+
+def test_train_then_load(tmp_path):
+    args = ["train", "--profile", "ci", "--steps", "4", "--quiet", "--out", str(tmp_path), "--name", "t"]
+    status, out, err = run_cli(*args)
+    assert status == 0, err
+    assert "trained 4 steps" in out and "checkpoint:" in out
+    ckpts = list(tmp_path.glob("checkpoints/gruae-t-*/checkpoint.pt"))
+    assert len(ckpts) == 1
+    status, out, err = run_cli(*args)
+    assert status == 0 and "loaded finished run" in out
+
+
+def test_train_on_short_videos_names_them(tmp_path):
+    np.save(tmp_path / "short.npy", np.zeros((2, 5, 32, 32), np.uint8))  # 2 videos of 5 frames < T=8
+    status, out, err = run_cli("train", "--profile", "ci", "--data", tmp_path / "short.npy", "--quiet", "--out", tmp_path)
+    assert status == 2 and "fewer than the clip length" in err and "Traceback" not in err, err
+
+
+def test_help():
+    status, out, _ = run_cli("train", "--help")
+    assert status == 0 and "--profile" in out and "--steps" in out

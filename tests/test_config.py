@@ -1,0 +1,47 @@
+"""Tests for gruae.config: named profiles."""
+
+import dataclasses
+
+import pytest
+
+from gruae.config import PROFILES, profile
+from gruae.errors import DataError
+from gruae.models import ARTICLE
+
+
+def test_profile_from_environment(monkeypatch):
+    monkeypatch.setenv("GRUAE_PROFILE", "ci")
+    assert profile().name == "ci"
+    monkeypatch.delenv("GRUAE_PROFILE")
+    assert profile().name == "book"
+    assert profile("seed").name == "seed"
+
+
+def test_unknown_profile_is_a_clear_error():
+    with pytest.raises(DataError, match="unknown profile 'fast'.*ci, book, seed"):
+        profile("fast")
+
+
+def test_overrides_change_only_training():
+    p = profile("ci", steps=3, lr=1e-2)
+    assert p.train.steps == 3 and p.train.lr == 1e-2
+    assert PROFILES["ci"].train.steps != 3, "the registry itself is not changed"
+
+
+@pytest.mark.parametrize("name", list(PROFILES))
+def test_profiles_are_consistent(name):
+    p = PROFILES[name]
+    assert p.model.size == p.size and p.model.frames == p.train.frames
+    assert p.video_frames >= p.train.frames and p.scene_frames >= p.train.frames
+    assert p.model_for("per_frame").kind == "per_frame" and p.model.kind == "gruae"
+    for s in p.train.snapshot_at:
+        assert 0 <= s <= p.train.steps
+
+
+def test_seed_profile_is_the_article():
+    p = PROFILES["seed"]
+    assert p.model == ARTICLE
+    t = p.train
+    assert (t.batch, t.frames, t.lr, t.weight_decay, t.steps, t.schedule) == (16, 16, 1e-4, 1e-5, 10_000, "constant")
+    assert {0, 1000, 5000, 9000} <= set(t.snapshot_at)
+    assert dataclasses.is_dataclass(p)
