@@ -58,8 +58,8 @@ PROFILES: dict[str, Profile] = {
         name="book", size=64, video_frames=32, train_videos=200, test_videos=40,
         scene_frames=120, scene_train_videos=40, scene_test_videos=20,
         model=ModelConfig(size=64, widths=(8, 16, 32, 64, 128), latent=64, hidden=128, frames=16),
-        train=TrainConfig(steps=1000, batch=8, frames=16, lr=2e-3, warmup=50, log_every=25,
-                          checkpoint_every=250, snapshot_at=(0, 100, 500, 1000)),
+        train=TrainConfig(steps=600, batch=8, frames=16, lr=3e-3, warmup=40, log_every=20,
+                          checkpoint_every=200, snapshot_at=(0, 100, 300, 600)),
     ),
     "seed": Profile(
         name="seed", size=64, video_frames=64, train_videos=500, test_videos=100,

@@ -38,11 +38,17 @@ def test_info_on_real_third_party_video(real_video_dir, capsys):
     assert "bikes.mp4" in capsys.readouterr().out
 
 
+def _write(path, data=b""):
+    path.write_bytes(data)
+    return path
+
+
 @pytest.mark.parametrize("make, problem", [
     (lambda p: p / "missing.avi", "missing.avi"),
     (lambda p: (p / "empty").mkdir() or p / "empty", "empty"),
-    (lambda p: (p / "zero.mp4").write_bytes(b"") or p / "zero.mp4", "zero.mp4"),
-    (lambda p: (p / "notes.xyz").write_text("hello") or p / "notes.xyz", "notes.xyz"),
+    (lambda p: _write(p / "zero.mp4"), "zero.mp4"),
+    (lambda p: _write(p / "notes.xyz", b"hello"), "notes.xyz"),
+    (lambda p: _write(p / "cut.mp4", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 200), "cut.mp4"),
 ])
 def test_bad_paths_give_one_line_and_status_2(tmp_path, make, problem):
     status, out, err = run_cli("info", make(tmp_path))

@@ -131,7 +131,14 @@ def test_sha256sum_and_data_dir(tmp_path, monkeypatch):
     with pytest.raises(DownloadError, match="nope"):
         sha256sum(tmp_path / "nope")
     monkeypatch.delenv("GRUAE_DATA", raising=False)
-    assert str(data_dir()) == "data"
+    monkeypatch.chdir(tmp_path)
+    assert data_dir() == tmp_path / "data"
+    repo = tmp_path / "repo"  # inside the book's repository, from any sub-folder: its data/
+    (repo / "gruae").mkdir(parents=True)
+    (repo / "_toc.yml").write_text("root: intro")
+    (repo / "book").mkdir()
+    monkeypatch.chdir(repo / "book")
+    assert data_dir() == repo / "data"
     monkeypatch.setenv("GRUAE_DATA", str(tmp_path))
     assert data_dir() == tmp_path
 
