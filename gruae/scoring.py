@@ -6,8 +6,9 @@
   ``[0, 1]`` intensity scale (PSNR in dB with peak 1). :func:`frame_ssim` follows Wang et al.
   (2004) with an 11x11 Gaussian window (sigma 1.5), as ``skimage.metrics.structural_similarity``
   with ``gaussian_weights=True``; the tests check it against scikit-image.
-- :func:`motion_energy` measures how much a video moves: the mean absolute difference between
-  consecutive frames. A reconstruction that loses motion has less of it than its input.
+- :func:`motion_energy` measures how much a video moves: the energy (mean square) of the
+  differences between consecutive frames. A reconstruction that loses motion has less of it than
+  its input; the motion ratio of :class:`Evaluation` compares the two.
 """
 
 from __future__ import annotations
@@ -135,7 +136,11 @@ def frame_ssim(x: torch.Tensor, y: torch.Tensor, *, chunk: int = 256) -> torch.T
 
 
 def motion_energy(frames: torch.Tensor) -> torch.Tensor:
-    """Mean absolute difference between consecutive frames, per transition, on the ``[0, 1]`` scale.
+    """Energy of the frame-to-frame differences: mean squared difference between consecutive
+    frames, per transition, on the ``[0, 1]`` scale.
+
+    Squared differences weigh the large changes of moving objects over the small ones of sensor
+    noise, so the energy of an input is mostly its real motion; an output that freezes has little.
 
     Args:
         frames: one video's frames ``(T, C, H, W)`` or ``(T, H, W)``, uint8 or float in ``[-1, 1]``.
@@ -144,7 +149,7 @@ def motion_energy(frames: torch.Tensor) -> torch.Tensor:
         float ``(T-1,)``.
     """
     u = _unit(frames)
-    return (u[1:] - u[:-1]).abs().flatten(1).mean(1)
+    return (u[1:] - u[:-1]).pow(2).flatten(1).mean(1)
 
 
 def per_video(values: torch.Tensor, frames: VideoFrames) -> list[torch.Tensor]:

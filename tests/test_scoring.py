@@ -46,6 +46,8 @@ def test_motion_energy():
     v = torch.zeros(4, 1, 8, 8, dtype=torch.uint8)
     v[2:] = 255
     assert motion_energy(v).tolist() == [0.0, 1.0, 0.0]
+    v[3, 0, :4] = 0  # half the pixels go back to black: (0.5 on [0, 1])^2 ... averaged: half of them changed by 1
+    assert motion_energy(v)[2].item() == 0.5
 
 
 class Shift(torch.nn.Module):
