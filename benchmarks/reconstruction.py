@@ -4,7 +4,7 @@
 
 Trains GRU-AE, the single-latent AE (same per-frame latent size), the per-frame AE and the
 3D-conv AE with the same profile (same steps, batch, clip length, learning rate), then measures
-each on the held-out split: mean per-frame PSNR (dB, peak 1) and SSIM, and the motion ratio.
+each on the held-out split: mean per-frame PSNR (dB, peak 1) and SSIM, the motion correlation and the motion ratio.
 Runs train in a temporary folder unless --reuse (then the book's checkpoints under data/ are
 loaded when they exist, and the training time shows 0).
 
@@ -45,7 +45,7 @@ def main() -> None:
         s = evaluate(r.model, te, T).summary()
         rows[kind] = {"params": count_parameters(r.model), "train_s": r.seconds, **s}
         print(f"  {kind:<14} {rows[kind]['params']:>10,} params  {r.seconds:7.1f} s  "
-              f"PSNR {s['psnr_db']:6.2f} dB  SSIM {s['ssim']:.3f}  motion ratio {s['motion_ratio']:.2f}", flush=True)
+              f"PSNR {s['psnr_db']:6.2f} dB  SSIM {s['ssim']:.3f}  motion corr {s['motion_corr']:.2f}  motion ratio {s['motion_ratio']:.2f}", flush=True)
     print(f"profile={P.name} steps={P.train.steps} batch={P.train.batch} T={T} train_videos={tr.num_videos} "
           f"test_videos={te.num_videos} total {time.perf_counter() - t_all:.0f} s")
     gap = rows["gruae"]["psnr_db"] - rows["single_latent"]["psnr_db"]

@@ -8,7 +8,8 @@
   with ``gaussian_weights=True``; the tests check it against scikit-image.
 - :func:`motion_energy` measures how much a video moves: the energy (mean square) of the
   differences between consecutive frames. A reconstruction that loses motion has less of it than
-  its input; the motion ratio of :class:`Evaluation` compares the two.
+  its input; the motion ratio of :class:`Evaluation` compares the two. :func:`motion_correlation`
+  asks whether the output moves *like* the input: the cosine between their frame differences.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from torch import nn
 
 from .data import VideoFrames
 
-__all__ = ["reconstruct", "frame_mse", "frame_psnr", "frame_ssim", "motion_energy", "per_video",
+__all__ = ["reconstruct", "frame_mse", "frame_psnr", "frame_ssim", "motion_energy", "motion_correlation", "per_video",
            "Evaluation", "evaluate"]
 
 
@@ -152,6 +153,25 @@ def motion_energy(frames: torch.Tensor) -> torch.Tensor:
     return (u[1:] - u[:-1]).pow(2).flatten(1).mean(1)
 
 
+def motion_correlation(x: torch.Tensor, y: torch.Tensor) -> float:
+    """Cosine similarity between the frame-to-frame differences of an input and its output.
+
+    1 when the output changes exactly as the input does (up to scale), 0 when its changes are
+    unrelated to the input's (a frozen or flickering output), negative when opposite.
+
+    Args:
+        x: input frames of one video ``(T, ...)``, uint8 or float in ``[-1, 1]``.
+        y: output frames, same shape.
+
+    Returns:
+        The correlation, a float in ``[-1, 1]`` (0 when either does not change at all).
+    """
+    ux, uy = _unit(x), _unit(y)
+    dx, dy = (ux[1:] - ux[:-1]).flatten(), (uy[1:] - uy[:-1]).flatten()
+    den = dx.norm() * dy.norm()
+    return 0.0 if den == 0 else float((dx @ dy) / den)
+
+
 def per_video(values: torch.Tensor, frames: VideoFrames) -> list[torch.Tensor]:
     """Split a per-frame tensor ``(F, ...)`` into one tensor per video."""
     return list(values.split(frames.lengths.tolist()))
@@ -166,12 +186,15 @@ class Evaluation:
     ssim: torch.Tensor  # float (F,): SSIM of each frame
     motion_in: torch.Tensor  # float (V,): mean motion energy of each input video
     motion_out: torch.Tensor  # float (V,): mean motion energy of each reconstruction
+    motion_corr: torch.Tensor  # float (V,): motion correlation of each video (see motion_correlation)
 
     def summary(self) -> dict[str, float]:
-        """Mean PSNR (dB), mean SSIM, and the motion ratio: output motion / input motion,
-        averaged over videos (1 = motion kept, 0 = a frozen output)."""
+        """Means over frames or videos: PSNR (dB), SSIM, the motion correlation (1 = the output
+        moves as the input does, 0 = its motion is unrelated to the input's, or absent) and the
+        motion ratio (output motion energy / input motion energy: 0 frozen, 1 as much, >1 flicker)."""
         return {"psnr_db": self.psnr.mean().item(), "ssim": self.ssim.mean().item(),
-                "motion_ratio": (self.motion_out / self.motion_in.clamp_min(1e-8)).mean().item()}
+                "motion_corr": self.motion_corr.mean().item(),
+                "motion_ratio": (self.motion_out / self.motion_in.clamp_min(1e-12)).mean().item()}
 
 
 def evaluate(model: nn.Module, frames: VideoFrames, T: int, **kw) -> Evaluation:
@@ -190,4 +213,5 @@ def evaluate(model: nn.Module, frames: VideoFrames, T: int, **kw) -> Evaluation:
     orig = frames.frames
     m_in = torch.stack([motion_energy(v).mean() for v in per_video(orig, frames)])
     m_out = torch.stack([motion_energy(v).mean() for v in per_video(recon, frames)])
-    return Evaluation(recon, frame_psnr(recon, orig), frame_ssim(recon, orig), m_in, m_out)
+    corr = torch.tensor([motion_correlation(a, b) for a, b in zip(per_video(orig, frames), per_video(recon, frames))])
+    return Evaluation(recon, frame_psnr(recon, orig), frame_ssim(recon, orig), m_in, m_out, corr)

@@ -6,7 +6,8 @@ import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from gruae.data import VideoFrames
-from gruae.scoring import frame_mse, frame_psnr, frame_ssim, motion_energy, per_video, reconstruct
+from gruae.scoring import (evaluate, frame_mse, frame_psnr, frame_ssim, motion_correlation, motion_energy,
+                           per_video, reconstruct)
 
 
 @pytest.fixture
@@ -70,3 +71,21 @@ def test_reconstruct_covers_every_frame_in_order():
     assert torch.allclose(out, f.frames.float() / 127.5 - 1)
     parts = per_video(frame_mse(out, f.frames), f)
     assert [len(p) for p in parts] == [7, 4, 10]
+
+
+def test_motion_correlation():
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.integers(0, 256, (6, 8, 8), dtype=np.uint8))
+    assert motion_correlation(x, x) == pytest.approx(1.0)
+    frozen = x[:1].expand(6, 8, 8).contiguous()
+    assert motion_correlation(x, frozen) == 0.0
+    other = torch.from_numpy(rng.integers(0, 256, (6, 8, 8), dtype=np.uint8))
+    assert abs(motion_correlation(x, other)) < 0.2
+
+
+def test_evaluate_summary_of_a_perfect_model():
+    rng = np.random.default_rng(1)
+    f = VideoFrames.from_videos([rng.integers(0, 256, (9, 16, 16), dtype=np.uint8) for _ in range(2)])
+    s = evaluate(Shift(), f, T=4).summary()
+    assert s["psnr_db"] > 60 and s["ssim"] == pytest.approx(1.0, abs=1e-4)
+    assert s["motion_corr"] == pytest.approx(1.0, abs=1e-4) and s["motion_ratio"] == pytest.approx(1.0, abs=1e-3)
