@@ -11,6 +11,8 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 CI_DATA := _build/ci-data
+# the profile the book is built with; each profile keeps its own execution cache
+PROFILE ?= book
 
 .PHONY: book test venv benchmarks clean
 
@@ -18,12 +20,14 @@ venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q "$(TORCH)"
+	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q $(TORCH)
 	$(BIN)/python -m pip install -q -e ".[book,test]"
 	@touch $@
 
 book: venv
-	GRUAE_PROFILE=$${GRUAE_PROFILE:-book} $(BIN)/jupyter-book build --keep-going .
+	@mkdir -p _build
+	sed 's#_build/.jupyter_cache#_build/.jupyter_cache_$(PROFILE)#' _config.yml > _build/_config.$(PROFILE).yml
+	GRUAE_PROFILE=$(PROFILE) $(BIN)/jupyter-book build --keep-going --config _build/_config.$(PROFILE).yml .
 	$(BIN)/python tools/check_html.py _build/html
 
 test: venv

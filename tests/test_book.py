@@ -44,3 +44,14 @@ def test_chapter_structure(nb):
     for c, t in zip(code, tags):
         if "raise NotImplementedError" in "".join(c["source"]):
             assert "raises-exception" in t, "a student cell that raises is tagged raises-exception"
+
+
+def test_publishing_workflow_builds_and_deploys_the_book():
+    wf = yaml.safe_load((ROOT / ".github" / "workflows" / "book.yml").read_text())
+    build = wf["jobs"]["build"]["steps"]
+    assert any("make book" in s.get("run", "") for s in build), "the workflow builds with the README's command"
+    assert any(s.get("uses", "").startswith("actions/upload-pages-artifact") and s["with"]["path"] == "_build/html"
+               for s in build)
+    deploy = wf["jobs"]["deploy"]
+    assert deploy["needs"] == "build" and any(s.get("uses", "").startswith("actions/deploy-pages") for s in deploy["steps"])
+    assert wf["permissions"]["pages"] == "write" and wf["permissions"]["id-token"] == "write"
