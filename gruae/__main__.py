@@ -1,4 +1,4 @@
-"""Command line: ``python -m gruae info|train ...`` (also installed as ``gruae``).
+"""Command line: ``python -m gruae info|train|score ...`` (also installed as ``gruae``).
 
 Errors caused by input print one line naming the file and the problem, and exit with status 2;
 no traceback.
@@ -66,6 +66,27 @@ def _cmd_train(args: argparse.Namespace) -> None:
     print(f"checkpoint: {res.run_dir}/checkpoint.pt")
 
 
+def _cmd_score(args: argparse.Namespace) -> None:
+    """Score every frame of a video with a trained checkpoint; write CSV."""
+    from pathlib import Path
+
+    from .anomaly import score_video, write_scores_csv
+    from .errors import DataError
+    from .readers import read_video
+    from .training import load_model
+
+    model = load_model(args.checkpoint)
+    video = read_video(args.video, gray=model.cfg.channels == 1, size=model.cfg.size)
+    out = Path(args.out) if args.out else Path(args.video).with_suffix(".scores.csv")
+    if not out.parent.is_dir():
+        raise DataError(out.parent, "output folder does not exist")
+    scores = score_video(model, video, name=str(args.video))
+    write_scores_csv(scores, out)
+    worst = int(scores["mse"].argmax())
+    print(f"{len(scores['mse'])} frames scored; highest error at frame {worst} "
+          f"(PSNR {scores['psnr'][worst]:.1f} dB); scores: {out}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m gruae``."""
     ap = argparse.ArgumentParser(prog="python -m gruae", description="GRU autoencoder for video reconstruction and anomaly detection.")
@@ -92,6 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", default=None, help="data folder for checkpoints (default: $GRUAE_DATA or data/)")
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
     tr.set_defaults(run=_cmd_train)
+
+    sc = sub.add_parser("score", help="per-frame anomaly scores of a video with a trained checkpoint (CSV)")
+    sc.add_argument("checkpoint", help="a checkpoint.pt or its run folder (from `train`)")
+    sc.add_argument("video", help="a video file that `info` accepts")
+    sc.add_argument("--out", help="CSV file to write (default: VIDEO with .scores.csv)")
+    sc.set_defaults(run=_cmd_score)
     return ap
 
 

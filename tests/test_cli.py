@@ -77,3 +77,23 @@ def test_train_on_short_videos_names_them(tmp_path):
 def test_help():
     status, out, _ = run_cli("train", "--help")
     assert status == 0 and "--profile" in out and "--steps" in out
+
+
+def test_score_writes_csv_and_rejects_bad_inputs(tmp_path, video_file):
+    status, out, err = run_cli("train", "--profile", "ci", "--steps", "2", "--quiet", "--out", tmp_path, "--name", "s")
+    assert status == 0, err
+    ckpt = next(tmp_path.glob("checkpoints/*/checkpoint.pt"))
+    video = video_file("walk.mp4", frames=np.stack([np.full((48, 64, 3), i * 20, np.uint8) for i in range(12)]))
+    csv = tmp_path / "walk.csv"
+    status, out, err = run_cli("score", ckpt, video, "--out", csv)
+    assert status == 0, err
+    assert "12 frames scored" in out and csv.read_text().startswith("frame,mse,psnr,regularity")
+    # a file that is not a checkpoint, and a video that is too short: one line each, nothing written
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"nope")
+    status, _, err = run_cli("score", bad, video, "--out", tmp_path / "x.csv")
+    assert status == 2 and "bad.pt" in err and len(err.strip().splitlines()) == 1
+    short = video_file("short.mp4", frames=np.zeros((3, 48, 64, 3), np.uint8))
+    status, _, err = run_cli("score", ckpt, short, "--out", tmp_path / "y.csv")
+    assert status == 2 and "short.mp4" in err and "fewer than the clip length" in err
+    assert not (tmp_path / "x.csv").exists() and not (tmp_path / "y.csv").exists()

@@ -1,0 +1,259 @@
+"""Anomaly scores from reconstruction errors, and how the literature measures them.
+
+The anomaly score of a frame is how badly it is reconstructed: its mean squared error
+:math:`e(t)`. The measures, as in the video anomaly detection literature:
+
+- the **regularity score** of Hasan et al. (2016), per video:
+  :math:`s(t) = 1 - (e(t) - \\min_t e) / (\\max_t e - \\min_t e)` (1 = regular);
+  :func:`normalize_per_video` gives the matching anomaly score :math:`1 - s(t)`. Note that it
+  uses each test video's own minimum and maximum: statistics of the test data;
+- frame-level **ROC AUC**, *micro* (all videos' frames concatenated: the usual protocol) and
+  *macro* (the mean of per-video AUCs, over videos that hold both classes), and the **equal error
+  rate**, with scikit-learn's ROC;
+- optional temporal smoothing (:func:`smooth`), to be reported whenever used: it raises AUC;
+- AUC per anomaly type: normal frames against the frames of one type.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from .data import VideoFrames
+from .errors import DataError
+from .scoring import frame_mse, frame_psnr, reconstruct
+
+__all__ = ["frame_errors", "regularity", "normalize_per_video", "smooth", "roc_auc", "micro_auc", "macro_auc",
+           "equal_error_rate", "auc_by_type", "AnomalyReport", "report", "score_video", "write_scores_csv"]
+
+
+def frame_errors(model: nn.Module, frames: VideoFrames, T: int, **kw) -> torch.Tensor:
+    """Per-frame reconstruction error (MSE on the ``[0, 1]`` scale) of every frame.
+
+    Args:
+        model: a clip model.
+        frames: the videos to score.
+        T: clip length.
+        **kw: passed to :func:`gruae.scoring.reconstruct`.
+
+    Returns:
+        float ``(F,)`` aligned with ``frames.frames``.
+    """
+    return frame_mse(reconstruct(model, frames, T, **kw), frames.frames)
+
+
+def _split(values: np.ndarray, lengths: Sequence[int]) -> list[np.ndarray]:
+    """Split a per-frame array into per-video arrays."""
+    if sum(lengths) != len(values):
+        raise DataError(None, f"{len(values)} scores for {sum(lengths)} frames")
+    return np.split(np.asarray(values, dtype=np.float64), np.cumsum(lengths)[:-1])
+
+
+def regularity(errors, lengths: Sequence[int]) -> np.ndarray:
+    """Hasan et al.'s regularity score per video: ``1 - (e - min e) / (max e - min e)``.
+
+    Args:
+        errors: per-frame errors ``(F,)`` of all videos, one after another.
+        lengths: frames per video.
+
+    Returns:
+        float64 ``(F,)`` in ``[0, 1]`` (1 where a video's error is constant).
+    """
+    return 1.0 - normalize_per_video(errors, lengths)
+
+
+def normalize_per_video(scores, lengths: Sequence[int]) -> np.ndarray:
+    """Min-max normalise scores within each video to ``[0, 1]`` (0 where a video is constant).
+
+    Args:
+        scores: per-frame scores ``(F,)``.
+        lengths: frames per video.
+
+    Returns:
+        float64 ``(F,)``.
+    """
+    out = []
+    for s in _split(_numpy(scores), lengths):
+        span = s.max() - s.min()
+        out.append((s - s.min()) / span if span > 0 else np.zeros_like(s))
+    return np.concatenate(out)
+
+
+def smooth(scores, lengths: Sequence[int], sigma: float) -> np.ndarray:
+    """Gaussian temporal smoothing of scores within each video (never across videos).
+
+    Args:
+        scores: per-frame scores ``(F,)``.
+        lengths: frames per video.
+        sigma: standard deviation in frames (0: no smoothing).
+
+    Returns:
+        float64 ``(F,)``.
+    """
+    from scipy.ndimage import gaussian_filter1d
+
+    parts = _split(_numpy(scores), lengths)
+    if sigma <= 0:
+        return np.concatenate(parts)
+    return np.concatenate([gaussian_filter1d(p, sigma, mode="nearest") for p in parts])
+
+
+def _numpy(x) -> np.ndarray:
+    """A float64 numpy copy of a tensor or array."""
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+def roc_auc(scores, labels) -> float:
+    """Area under the ROC curve (scikit-learn); NaN when the labels hold a single class."""
+    from sklearn.metrics import roc_auc_score
+
+    labels = np.asarray(labels).astype(int)
+    if labels.min() == labels.max():
+        return float("nan")
+    return float(roc_auc_score(labels, _numpy(scores)))
+
+
+def micro_auc(scores, labels) -> float:
+    """Frame-level AUC over all videos' frames concatenated (the usual protocol)."""
+    return roc_auc(scores, labels)
+
+
+def macro_auc(scores, labels, lengths: Sequence[int]) -> float:
+    """Mean of per-video AUCs, over the videos that hold both normal and anomalous frames."""
+    aucs = [roc_auc(s, l) for s, l in zip(_split(_numpy(scores), lengths), _split(np.asarray(labels), lengths))]
+    aucs = [a for a in aucs if not np.isnan(a)]
+    return float(np.mean(aucs)) if aucs else float("nan")
+
+
+def equal_error_rate(scores, labels) -> float:
+    """The error rate where the false positive rate equals the false negative rate (ROC-based)."""
+    from sklearn.metrics import roc_curve
+
+    labels = np.asarray(labels).astype(int)
+    if labels.min() == labels.max():
+        return float("nan")
+    fpr, tpr, _ = roc_curve(labels, _numpy(scores))
+    fnr = 1 - tpr
+    i = int(np.nanargmin(np.abs(fnr - fpr)))
+    return float((fpr[i] + fnr[i]) / 2)
+
+
+def auc_by_type(scores, labels, types, names: Sequence[str]) -> dict[str, float]:
+    """AUC of normal frames against the frames of each anomaly type.
+
+    Args:
+        scores: per-frame scores ``(F,)``.
+        labels: per-frame 0/1 labels ``(F,)``.
+        types: per-frame type index ``(F,)`` into ``names`` (0 = normal).
+        names: the type names, ``names[0]`` being normal.
+
+    Returns:
+        type name -> AUC (NaN for a type absent from the frames).
+    """
+    scores, labels, types = _numpy(scores), np.asarray(labels).astype(int), np.asarray(types)
+    normal = labels == 0
+    out = {}
+    for k, name in enumerate(names):
+        if k == 0:
+            continue
+        sel = normal | (types == k)
+        out[name] = roc_auc(scores[sel], labels[sel]) if (types == k).any() else float("nan")
+    return out
+
+
+@dataclass
+class AnomalyReport:
+    """Frame-level detection measures of one set of scores (see :func:`report`)."""
+
+    micro_auc: float  # AUC over all frames of all videos
+    macro_auc: float  # mean per-video AUC
+    eer: float  # equal error rate (micro)
+    normalization: str  # "per-video min-max" or "none"
+    smoothing_sigma: float  # Gaussian smoothing in frames (0 = none): always reported
+
+    def as_dict(self) -> dict[str, float | str]:
+        """The fields as a dict, for tables."""
+        return dict(self.__dict__)
+
+
+def report(errors, labels, lengths: Sequence[int], *, per_video: bool = True, sigma: float = 0.0) -> AnomalyReport:
+    """Score frames the literature's way and measure them.
+
+    Args:
+        errors: per-frame reconstruction errors ``(F,)`` (higher = more anomalous).
+        labels: per-frame 0/1 labels ``(F,)``.
+        lengths: frames per video.
+        per_video: min-max normalise each video's scores first (uses test statistics: say so).
+        sigma: Gaussian temporal smoothing in frames, applied before normalisation (0 = none).
+
+    Returns:
+        An :class:`AnomalyReport`.
+    """
+    s = smooth(errors, lengths, sigma)
+    if per_video:
+        s = normalize_per_video(s, lengths)
+    return AnomalyReport(micro_auc(s, labels), macro_auc(s, labels, lengths), equal_error_rate(s, labels),
+                         "per-video min-max" if per_video else "none", float(sigma))
+
+
+@torch.no_grad()
+def score_video(model: nn.Module, video, T: int | None = None, *, name: str = "video", batch: int = 32) -> dict[str, np.ndarray]:
+    """Per-frame anomaly scores of one video with a trained model.
+
+    Args:
+        model: a trained clip model (its ``cfg`` gives frame size, channels and T).
+        video: uint8 ``(T_v, H, W)`` (or with channels) at the model's frame size, e.g. from
+            ``gruae.readers.read_video(path, gray=True, size=model.cfg.size)``.
+        T: clip length (default: the model's ``cfg.frames``).
+        name: the video's name, for error messages.
+        batch: windows per forward pass.
+
+    Returns:
+        ``{"mse": (T_v,), "psnr": (T_v,), "regularity": (T_v,)}`` float arrays.
+
+    Raises:
+        DataError: the video is shorter than T or its frames do not match the model.
+    """
+    cfg = getattr(model, "cfg", None)
+    T = T or (cfg.frames if cfg is not None else None)
+    if T is None:
+        raise DataError(name, "clip length T unknown: pass T")
+    frames = VideoFrames.from_videos([video], [name], min_frames=T)
+    if cfg is not None and frames.frame_shape != (cfg.channels, cfg.size, cfg.size):
+        raise DataError(name, f"frames of (C, H, W) = {frames.frame_shape}, but the model expects "
+                              f"{(cfg.channels, cfg.size, cfg.size)}: read it with gray=True, size={cfg.size}")
+    recon = reconstruct(model, frames, T, batch=batch)
+    mse = frame_mse(recon, frames.frames).numpy()
+    return {"mse": mse, "psnr": frame_psnr(recon, frames.frames).numpy(),
+            "regularity": regularity(mse, [len(mse)])}
+
+
+def write_scores_csv(scores: dict[str, np.ndarray], path: str | os.PathLike) -> Path:
+    """Write per-frame scores as CSV (``frame,mse,psnr,regularity``), atomically.
+
+    Args:
+        scores: the output of :func:`score_video`.
+        path: the CSV file to write.
+
+    Returns:
+        The path written.
+    """
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    keys = list(scores)
+    with open(tmp, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["frame", *keys])
+        for i in range(len(scores[keys[0]])):
+            w.writerow([i, *(f"{scores[k][i]:.6g}" for k in keys)])
+    os.replace(tmp, path)
+    return path

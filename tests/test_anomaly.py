@@ -1,0 +1,73 @@
+"""Tests for gruae.anomaly: regularity, AUCs, EER, smoothing, per-type AUC, scoring a video."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import roc_auc_score
+
+from gruae.anomaly import (auc_by_type, equal_error_rate, macro_auc, micro_auc, normalize_per_video, regularity,
+                           report, score_video, smooth, write_scores_csv)
+from gruae.errors import DataError
+from gruae.models import ModelConfig, build_model
+
+
+def test_regularity_is_hasans_formula():
+    e = np.array([1.0, 3.0, 2.0, 5.0, 5.0, 5.0])
+    s = regularity(e, [3, 3])
+    assert np.allclose(s[:3], [1.0, 0.0, 0.5]) and np.allclose(s[3:], 1.0)
+    assert np.allclose(normalize_per_video(e, [3, 3]), 1 - s)
+    with pytest.raises(DataError, match="6 scores for 7 frames"):
+        regularity(e, [3, 4])
+
+
+def test_aucs_and_eer():
+    labels = np.array([0, 0, 1, 1, 0, 1, 0, 0])
+    perfect = labels * 2.0 + 0.1
+    assert micro_auc(perfect, labels) == 1.0 and equal_error_rate(perfect, labels) == 0.0
+    rng = np.random.default_rng(0)
+    s = rng.random(8)
+    assert micro_auc(s, labels) == pytest.approx(roc_auc_score(labels, s))
+    # macro: per-video AUCs, videos with one class skipped
+    m = macro_auc(s, labels, [4, 4])
+    assert m == pytest.approx(np.mean([roc_auc_score(labels[:4], s[:4]), roc_auc_score(labels[4:], s[4:])]))
+    assert np.isnan(micro_auc(s, np.zeros(8)))
+
+
+def test_micro_and_macro_differ_when_video_offsets_differ():
+    # each video separates its anomalies perfectly, but video 2's scores are all higher
+    s = np.array([0.1, 0.2, 0.9, 1.1, 1.2, 1.9])
+    y = np.array([0, 0, 1, 0, 0, 1])
+    assert macro_auc(s, y, [3, 3]) == 1.0
+    assert micro_auc(s, y) < 1.0
+    assert report(s, y, [3, 3], per_video=True).micro_auc == 1.0  # per-video min-max fixes it
+
+
+def test_smoothing_stays_within_videos():
+    s = np.array([0, 0, 0, 10, 10, 10.0])
+    out = smooth(s, [3, 3], sigma=2)
+    assert np.allclose(out[:3], 0) and np.allclose(out[3:], 10)
+    assert np.allclose(smooth(s, [3, 3], 0), s)
+    r = report(np.arange(6.0), [0, 1, 0, 1, 0, 1], [6], sigma=1.5)
+    assert r.smoothing_sigma == 1.5 and r.normalization == "per-video min-max"
+
+
+def test_auc_by_type():
+    labels = np.array([0, 0, 0, 1, 1, 1, 1])
+    types = np.array([0, 0, 0, 1, 1, 2, 2])
+    scores = np.array([0.1, 0.2, 0.3, 0.9, 0.8, 0.15, 0.05])
+    out = auc_by_type(scores, labels, types, ["normal", "runner", "cart", "rider"])
+    assert out["runner"] == 1.0 and out["cart"] < 0.5 and np.isnan(out["rider"])
+
+
+def test_score_video_and_csv(tmp_path):
+    model = build_model(ModelConfig(size=16, widths=(4, 8), latent=4, hidden=4, frames=4)).eval()
+    video = np.random.default_rng(0).integers(0, 256, (10, 16, 16), dtype=np.uint8)
+    s = score_video(model, video)
+    assert set(s) == {"mse", "psnr", "regularity"} and all(len(v) == 10 for v in s.values())
+    path = write_scores_csv(s, tmp_path / "v.csv")
+    lines = path.read_text().splitlines()
+    assert lines[0] == "frame,mse,psnr,regularity" and len(lines) == 11
+    with pytest.raises(DataError, match="clip.avi: video has 3 frames"):
+        score_video(model, video[:3], name="clip.avi")
+    with pytest.raises(DataError, match="the model expects"):
+        score_video(model, np.zeros((8, 32, 32), np.uint8), name="big.avi")
