@@ -1,12 +1,13 @@
-"""Write the Colab set-up cell of every notebook from `_config.yml` (the one place the repository
-URL and branch are written).
+"""Write the Colab badge and set-up cell of every notebook from `_config.yml` (the one place the
+repository URL and branch are written).
 
     python tools/colab_cells.py          # rewrite the cells
     python tools/colab_cells.py --check  # exit 1 if a notebook disagrees (tests/test_book.py)
 
-The cell is each notebook's first code cell, tagged ``colab-setup``. On Colab it installs the
-``gruae`` package pinned to the book's branch (never upgrading Colab's torch); elsewhere it does
-nothing.
+The set-up cell is each notebook's first code cell, tagged ``colab-setup``. On Colab it installs
+the ``gruae`` package pinned to the book's branch (never upgrading Colab's torch); elsewhere it does
+nothing. The badge is a markdown cell (id ``colab-badge``) right after the title cell, linking to
+the notebook on Colab.
 """
 
 from __future__ import annotations
@@ -20,12 +21,30 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 TAG = "colab-setup"
+BADGE_ID = "colab-badge"
+
+
+def _repo(config: Path) -> tuple[str, str]:
+    """(url, branch) of the repository in ``config``."""
+    repo = yaml.safe_load(config.read_text())["repository"]
+    return repo["url"].rstrip("/"), repo.get("branch", "main")
+
+
+def colab_url(notebook: Path, config: Path = ROOT / "_config.yml") -> str:
+    """The Colab address of a notebook of the book (GitHub-hosted)."""
+    url, branch = _repo(config)
+    slug = url.split("github.com/", 1)[-1]
+    return f"https://colab.research.google.com/github/{slug}/blob/{branch}/{notebook.relative_to(ROOT).as_posix()}"
+
+
+def badge_source(notebook: Path) -> str:
+    """The markdown of the Colab badge of a notebook."""
+    return f"[![Open in Colab](_static/colab-badge.svg)]({colab_url(notebook)})"
 
 
 def colab_source(config: Path = ROOT / "_config.yml") -> str:
     """The source of the Colab set-up cell for the repository in ``config``."""
-    repo = yaml.safe_load(config.read_text())["repository"]
-    url, branch = repo["url"].rstrip("/"), repo.get("branch", "main")
+    url, branch = _repo(config)
     return (
         "# Colab set-up (does nothing elsewhere): install this book's package, pinned to its branch.\n"
         "# Generated from _config.yml by tools/colab_cells.py.\n"
@@ -49,17 +68,22 @@ def sync(check: bool = False) -> list[Path]:
         nb = json.loads(path.read_text())
         cells = [c for c in nb["cells"] if c["cell_type"] == "code"]
         first = cells[0] if cells else None
-        if first is not None and TAG in first.get("metadata", {}).get("tags", []) and "".join(first["source"]) == want:
+        badge = badge_source(path)
+        badges = [c for c in nb["cells"] if c.get("id") == BADGE_ID]
+        badge_ok = len(badges) == 1 and "".join(badges[0]["source"]) == badge and nb["cells"].index(badges[0]) == 1
+        if badge_ok and first is not None and TAG in first.get("metadata", {}).get("tags", []) and "".join(first["source"]) == want:
             continue
         stale.append(path)
         if check:
             continue
+        nb["cells"] = [c for c in nb["cells"] if c.get("id") != BADGE_ID]
+        nb["cells"].insert(1, {"cell_type": "markdown", "id": BADGE_ID, "metadata": {}, "source": [badge]})
         cell = {"cell_type": "code", "execution_count": None, "id": "colab-setup",
                 "metadata": {"tags": [TAG]}, "outputs": [], "source": want.splitlines(keepends=True)}
         if first is not None and TAG in first.get("metadata", {}).get("tags", []):
             nb["cells"][nb["cells"].index(first)] = cell
         else:
-            nb["cells"].insert(1 if nb["cells"] and nb["cells"][0]["cell_type"] == "markdown" else 0, cell)
+            nb["cells"].insert(2, cell)
         path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
     return stale
 
