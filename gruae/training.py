@@ -90,6 +90,7 @@ class TrainResult:
     snapshots: dict[int, np.ndarray] = field(default_factory=dict)  # step -> uint8 grid (H, W)
     run_dir: Path | None = None  # where checkpoints and snapshots live (None: not saved)
     seconds: float = 0.0  # wall-clock seconds spent training in this call (0 when loaded)
+    total_seconds: float = 0.0  # wall-clock seconds of training over all calls (kept in the checkpoint)
     resumed_from: int = 0  # step the run started from (0 = fresh start)
     device: str = "cpu"  # device the model trained on
 
@@ -336,6 +337,7 @@ def _train(model, frames, cfg, device, run_dir, resume, progress, callback) -> T
     losses: list[float] = []
     snapshots: dict[int, np.ndarray] = {}
     start = 0
+    seconds_before = 0.0  # training time of earlier calls, from the checkpoint
 
     if run_dir is not None and resume and (run_dir / CHECKPOINT).exists():
         ckpt = load_checkpoint(run_dir / CHECKPOINT)
@@ -350,6 +352,7 @@ def _train(model, frames, cfg, device, run_dir, resume, progress, callback) -> T
         if device.type == "cuda" and ckpt.get("cuda_rng") is not None:
             torch.cuda.set_rng_state(ckpt["cuda_rng"])
         start = int(ckpt["step"])
+        seconds_before = float(ckpt.get("train_seconds", 0.0))
         steps_log, losses = list(ckpt["history_steps"]), list(ckpt["history_losses"])
         for p in sorted(run_dir.glob("snapshot_*.png")):
             snapshots[int(p.stem.split("_")[1])] = np.asarray(_read_png(p))
@@ -367,6 +370,7 @@ def _train(model, frames, cfg, device, run_dir, resume, progress, callback) -> T
             "sampler_rng": gen.get_state().cpu(), "torch_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state() if device.type == "cuda" else None,
             "history_steps": steps_log, "history_losses": losses, "torch_version": str(torch.__version__),
+            "train_seconds": seconds_before + time.perf_counter() - t0,
         }, run_dir / CHECKPOINT)
 
     def snapshot(step: int) -> None:
@@ -442,8 +446,8 @@ def _train(model, frames, cfg, device, run_dir, resume, progress, callback) -> T
         if bar is not None:
             bar.close()
     model.eval()
-    return TrainResult(model, steps_log, losses, snapshots, run_dir,
-                       time.perf_counter() - t0 if step > start else 0.0, start, str(device))
+    seconds = time.perf_counter() - t0 if step > start else 0.0
+    return TrainResult(model, steps_log, losses, snapshots, run_dir, seconds, seconds_before + seconds, start, str(device))
 
 
 def _read_png(path: Path):

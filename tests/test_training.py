@@ -49,6 +49,7 @@ def test_finished_run_is_loaded_not_retrained(frames, tmp_path):
     a = train(MODEL, frames, CFG, run_dir=tmp_path, progress=False)
     b = train(MODEL, frames, CFG, run_dir=tmp_path, progress=False)
     assert b.seconds == 0 and b.resumed_from == 12 and b.losses == a.losses
+    assert a.total_seconds == pytest.approx(a.seconds, rel=0.2) and b.total_seconds > 0, "training time survives loading"
     assert same(weights(a.model), weights(b.model))
     c = load_model(tmp_path)
     assert same(weights(a.model), weights(c))
