@@ -352,9 +352,10 @@ def main(argv: list[str] | None = None) -> dict:
     seed = article_rate(model_cfg, src.article, batch, T, seed_iters, warmup, device)
     data_its = data_rate(src.article, batch, T, size, max(2, min(seed_iters, 20)))
     fast = gruae_rate(model_cfg, src.frames, cfg, iters, warmup)
+    amp = cfg.amp if cfg.amp != "auto" else ("auto: bf16" if device.type in ("cuda", "cpu") else "auto: off")
     rows = [("article: PIL per frame, fp32 eager", seed, f"data path alone {data_its:.1f} batches/s, "
                                                           f"{seed.data_s / seed.seconds:.0%} of the time in data"),
-            (f"gruae.train (amp {cfg.amp}, channels-last{', compile' if cfg.compile else ''})", fast,
+            (f"gruae.train (amp {amp}, channels-last{', compile' if cfg.compile else ''})", fast,
              f"TrainResult.seconds {fast.total_s:.1f} s incl. {warmup} warm-up steps")]
     fp32 = None
     if cuda or args.fp32:
