@@ -38,7 +38,8 @@ the callback stamps the time there, so the rate is ``iters / (t[warmup + iters] 
 (``TrainResult.seconds``, which includes the warm-up steps, is shown too.)
 
 On CUDA (or with ``--fp32`` anywhere) a third row trains with gruae's loop in float32 eager
-(``amp="off"``, ``channels_last=False``): GPU-resident data without the fast-path tricks.
+(``amp="off"``, ``channels_last=False``, no compile; the fused Adam stays on CUDA): device-resident
+data without bf16 and channels-last.
 ``--check-loss`` trains ``--check-steps`` (default 2,000) steps with the fast path and with
 float32 eager from the same seed, and float32 eager once more from another seed to measure the
 run-to-run noise; it passes when the fast path's final loss (mean of the last tenth of the
