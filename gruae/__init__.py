@@ -19,7 +19,7 @@ from .training import TrainConfig, TrainResult, fit, load_checkpoint, load_model
 __version__ = "0.1.0"
 
 __all__ = [
-    "PROFILES", "Profile", "profile", "VideoFrames", "to_float", "to_uint8", "data_dir",
+    "datasets", "PROFILES", "Profile", "profile", "VideoFrames", "to_float", "to_uint8", "data_dir",
     "GruaeError", "DataError", "DownloadError", "CheckpointError", "TrainingError",
     "ARTICLE", "ModelConfig", "build_model", "count_parameters",
     "TrainConfig", "TrainResult", "fit", "train", "load_checkpoint", "load_model",

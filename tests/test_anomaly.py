@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 from sklearn.metrics import roc_auc_score
 
 from gruae.anomaly import (auc_by_type, equal_error_rate, macro_auc, micro_auc, normalize_per_video, regularity,

@@ -1,6 +1,5 @@
 """Tests for gruae.training: the loop, checkpoints, resume, the NaN guard, loading."""
 
-import pickle
 
 import numpy as np
 import pytest

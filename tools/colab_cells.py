@@ -91,7 +91,8 @@ def sync(check: bool = False) -> list[Path]:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--check", action="store_true", help="only check; exit 1 if a notebook is stale")
-    stale = sync(check=ap.parse_args().check)
+    check = ap.parse_args().check
+    stale = sync(check=check)
     for p in stale:
-        print(f"{'stale' if ap.parse_args().check else 'updated'}: {p.relative_to(ROOT)}")
-    sys.exit(1 if stale and ap.parse_args().check else 0)
+        print(f"{'stale' if check else 'updated'}: {p.relative_to(ROOT)}")
+    sys.exit(1 if stale and check else 0)
