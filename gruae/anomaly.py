@@ -28,10 +28,10 @@ from torch import nn
 
 from .data import VideoFrames
 from .errors import DataError
-from .scoring import frame_mse, reconstruct
+from .scoring import frame_mse, pixel_errors, reconstruct
 
-__all__ = ["frame_errors", "regularity", "normalize_per_video", "smooth", "roc_auc", "micro_auc", "macro_auc",
-           "equal_error_rate", "auc_by_type", "AnomalyReport", "report", "score_video", "write_scores_csv"]
+__all__ = ["frame_errors", "error_maps", "relative_errors", "pixel_gaussian", "frame_difference", "pixel_auc", "regularity", "normalize_per_video", "smooth", "roc_auc", "micro_auc", "macro_auc",
+           "equal_error_rate", "auc_by_type", "auc_table", "AnomalyReport", "report", "score_video", "write_scores_csv"]
 
 
 def frame_errors(model: nn.Module, frames: VideoFrames, T: int, **kw) -> torch.Tensor:
@@ -47,6 +47,95 @@ def frame_errors(model: nn.Module, frames: VideoFrames, T: int, **kw) -> torch.T
         float ``(F,)`` aligned with ``frames.frames``.
     """
     return frame_mse(reconstruct(model, frames, T, **kw), frames.frames)
+
+
+def error_maps(model: nn.Module, frames: VideoFrames, T: int, **kw) -> torch.Tensor:
+    """Per-pixel reconstruction error of every frame: float ``(F, H, W)``; its frame mean is
+    :func:`frame_errors`. ``**kw`` goes to :func:`gruae.scoring.reconstruct`."""
+    return pixel_errors(reconstruct(model, frames, T, **kw), frames.frames)
+
+
+def relative_errors(maps, normal_maps, *, eps: float = 1e-3) -> torch.Tensor:
+    """Error maps divided, pixel by pixel, by the model's usual error there on normal frames.
+
+    A reconstruction model is never perfect, and where it errs depends on the place: textured
+    background, the edges of a walkway, the lanes where people walk. Dividing by the mean error
+    each pixel has on *normal* videos (held out from training, or the training videos
+    themselves: never the test videos) turns "large error" into "larger than usual here".
+
+    Args:
+        maps: float ``(F, H, W)`` error maps to score (e.g. :func:`error_maps` of the test videos).
+        normal_maps: float ``(F_n, H, W)`` error maps of normal frames, same model.
+        eps: added to the usual error (on the ``[0, 1]`` squared scale), so that pixels the model
+            always gets right do not explode.
+
+    Returns:
+        float ``(F, H, W)``: ``maps / (mean(normal_maps) + eps)``.
+    """
+    maps, normal_maps = torch.as_tensor(maps), torch.as_tensor(normal_maps)
+    if maps.shape[1:] != normal_maps.shape[1:]:
+        raise DataError(None, f"error maps of shape {tuple(maps.shape[1:])} and normal maps of shape "
+                              f"{tuple(normal_maps.shape[1:])} differ")
+    return maps / (normal_maps.float().mean(0) + eps)
+
+
+def pixel_gaussian(train: VideoFrames, test: VideoFrames, *, eps: float = 1e-3) -> torch.Tensor:
+    """A non-learned baseline: how unlikely each test pixel is under a per-pixel Gaussian.
+
+    The mean and variance of every pixel position over all training frames (normal videos, fixed
+    camera) define the model; a test pixel's score is its squared z-score
+    ``(x - mean)^2 / (var + eps)`` on the ``[0, 1]`` scale. Its frame mean is the frame's score.
+
+    Args:
+        train: normal training videos.
+        test: the videos to score (same frame shape).
+        eps: added to the variance (pixels that never change would divide by zero).
+
+    Returns:
+        float ``(F_test, H, W)`` score maps.
+    """
+    if train.frame_shape != test.frame_shape:
+        raise DataError(None, f"train frames {train.frame_shape} and test frames {test.frame_shape} differ in shape")
+    x = train.frames.float().div(255).mean(1)  # (F, H, W) on [0, 1], channels averaged
+    mean, var = x.mean(0), x.var(0)  # (H, W) each
+    y = test.frames.float().div(255).mean(1)  # (F_test, H, W)
+    return (y - mean).pow(2) / (var + eps)
+
+
+def frame_difference(frames: VideoFrames) -> torch.Tensor:
+    """A non-learned baseline: squared difference of each pixel with the previous frame.
+
+    Large where something moves fast. The first frame of each video scores 0.
+
+    Returns:
+        float ``(F, H, W)`` on the ``[0, 1]`` scale.
+    """
+    x = frames.frames.float().div(255).mean(1)  # (F, H, W)
+    d = torch.zeros_like(x)
+    d[1:] = (x[1:] - x[:-1]).pow(2)
+    d[frames.starts] = 0  # never across two videos
+    return d
+
+
+def pixel_auc(maps, masks, labels) -> float:
+    """Pixel-level AUC: do the error maps point at the anomalous pixels?
+
+    Pixels of the anomalous frames only (the question is *where*, not *when*): each pixel's
+    score against its ground-truth mask.
+
+    Args:
+        maps: float ``(F, H, W)`` score maps.
+        masks: bool ``(F, H, W)`` anomaly pixels.
+        labels: per-frame 0/1 labels ``(F,)``.
+
+    Returns:
+        The AUC (NaN without anomalous frames).
+    """
+    sel = np.asarray(labels).astype(bool)
+    if not sel.any():
+        return float("nan")
+    m = _numpy(maps)[sel]
+    return roc_auc(m.reshape(-1), np.asarray(masks)[sel].reshape(-1))
 
 
 def _split(values: np.ndarray, lengths: Sequence[int]) -> list[np.ndarray]:
@@ -168,6 +257,34 @@ def auc_by_type(scores, labels, types, names: Sequence[str]) -> dict[str, float]
         sel = normal | (types == k)
         out[name] = roc_auc(scores[sel], labels[sel]) if (types == k).any() else float("nan")
     return out
+
+
+def auc_table(scores: dict, labels, lengths: Sequence[int], *, types=None, type_names: Sequence[str] | None = None,
+              per_video: bool = True, sigma: float = 0.0) -> list[dict]:
+    """One row of detection measures per scoring method: the book's and the benchmark's table.
+
+    Args:
+        scores: method name -> per-frame scores ``(F,)`` (higher = more anomalous).
+        labels: per-frame 0/1 labels ``(F,)``.
+        lengths: frames per video.
+        types: per-frame anomaly type index ``(F,)`` (optional): adds an AUC column per type.
+        type_names: the type names, ``type_names[0]`` being normal.
+        per_video: min-max normalise each video's scores (see :func:`report`).
+        sigma: temporal smoothing in frames (0 = none).
+
+    Returns:
+        Rows ``{"method", "micro AUC", "macro AUC", "EER", <type>...}``.
+    """
+    rows = []
+    for name, e in scores.items():
+        r = report(e, labels, lengths, per_video=per_video, sigma=sigma)
+        row = {"method": name, "micro AUC": r.micro_auc, "macro AUC": r.macro_auc, "EER": r.eer}
+        if types is not None:
+            s = smooth(e, lengths, sigma)
+            s = normalize_per_video(s, lengths) if per_video else s
+            row.update(auc_by_type(s, labels, types, type_names))
+        rows.append(row)
+    return rows
 
 
 @dataclass

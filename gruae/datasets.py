@@ -13,7 +13,7 @@ from .synthetic import ACTIONS, Scenes, make_actions, make_scenes
 
 __all__ = ["actions", "scenes", "SPLIT_SEEDS"]
 
-SPLIT_SEEDS = {"train": 0, "test": 1}
+SPLIT_SEEDS = {"train": 0, "test": 1, "val": 2}
 """Seed of each split: the same profile always gives the same videos."""
 
 
@@ -46,15 +46,18 @@ def scenes(p: Profile, split: str = "train") -> tuple[VideoFrames, Scenes]:
 
     Args:
         p: the profile.
-        split: ``"train"`` (normal scenes only) or ``"test"`` (anomalies enter at random times).
+        split: ``"train"`` (normal scenes only), ``"test"`` (anomalies enter at random times) or
+            ``"val"`` (held-out normal scenes, half as many as test: for choosing a threshold
+            or a recipe without looking at test data).
 
     Returns:
         ``(frames, scenes)``: the videos with their per-frame labels as :class:`VideoFrames`, and
         the :class:`~gruae.synthetic.Scenes` with pixel masks and anomaly types.
     """
+    seed = 10 + _split_seed(split)  # checks the split name
     test = split == "test"
-    n = p.scene_test_videos if test else p.scene_train_videos
-    s = make_scenes(n, anomalous=test, seed=10 + _split_seed(split), size=p.size, frames=p.scene_frames)
+    n = {"train": p.scene_train_videos, "test": p.scene_test_videos, "val": max(2, p.scene_test_videos // 2)}[split]
+    s = make_scenes(n, anomalous=test, seed=seed, size=p.size, frames=p.scene_frames)  # (N, T, H, W)
     names = [f"{split}_{i:02d}" for i in range(n)]
     frames = VideoFrames.from_videos(s.frames, names, frame_labels=list(s.labels), min_frames=p.train.frames)
     return frames, s

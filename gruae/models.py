@@ -10,6 +10,7 @@ reconstruction ``x_hat`` of the same shape, in [-1, 1] (the last layer is a tanh
 ``"single_latent"`` :class:`SingleLatentAE`: the whole clip squeezed into ONE latent vector
 ``"per_frame"``     :class:`PerFrameAE`: the same encoder and decoder, no temporal model
 ``"conv3d"``        :class:`Conv3dAE`: a spatio-temporal 3D-convolution autoencoder
+``"gru_predict"``   :class:`GRUPredictor`: the GRU-AE decoding frame t from h_{t-1}: a predictor
 ==================  =====================================================================
 
 The three frame-based models share :class:`FrameEncoder` and :class:`FrameDecoder` and
@@ -54,6 +55,7 @@ __all__ = [
     "PerFrameAE",
     "SingleLatentAE",
     "Conv3dAE",
+    "GRUPredictor",
     "build_model",
     "count_parameters",
     "expected_parameters",
@@ -61,7 +63,7 @@ __all__ = [
     "clip_channels_last",
 ]
 
-MODEL_KINDS = ("gruae", "single_latent", "per_frame", "conv3d")
+MODEL_KINDS = ("gruae", "single_latent", "per_frame", "conv3d", "gru_predict")
 """The model kinds :func:`build_model` knows."""
 
 INIT_STATES = ("zero", "random")
@@ -237,6 +239,7 @@ class FrameSequenceAE(nn.Module):
     """
 
     fixed_frames: int | None = None  # clip length the model requires, or None for any
+    context: int = 0  # leading outputs of a clip that lack past frames and are not scored (predictors)
 
     def __init__(self, cfg: ModelConfig, code_features: int):
         super().__init__()
@@ -300,6 +303,32 @@ class GRUAE(FrameSequenceAE):
         with torch.autocast(device_type=z.device.type, enabled=False):
             h, _ = self.gru(z.to(h0.dtype), h0)  # (B, T, latent) -> (B, T, hidden)
         return h
+
+
+class GRUPredictor(GRUAE):
+    """The GRU-AE turned into a next-frame predictor (Srivastava et al. 2015; Liu et al. 2018).
+
+    The same encoder, GRU and decoder as :class:`GRUAE`, with one change: output t is decoded
+    from the GRU state *before* frame t, ``h_{t-1}`` (and ``h_{-1} = h_0``), so the model
+    never sees the frame it must produce and has to predict it from the past. Motion that the
+    training videos never showed (someone running among walkers) then costs error even when
+    every single frame looks normal. Trained with the same loss as every model here:
+    ``MSE(model(x), x)``.
+
+    Output 0 has no past (it is a mean frame), and the first outputs have little: scoring
+    ignores the first :attr:`context` outputs of each window except at a video's start (see
+    :func:`gruae.scoring.reconstruct`).
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__(cfg)
+        self.context = max(1, cfg.frames // 2)  # outputs with less past than this are not scored
+
+    def temporal(self, z: torch.Tensor) -> torch.Tensor:
+        """GRU states shifted by one step: z (B, T, latent) -> (h_0, h_1, ..., h_{T-1}) (B, T, hidden)."""
+        h = super().temporal(z)  # (B, T, hidden): h[:, t] has seen frames 0..t
+        h0 = self.initial_state(z.shape[0], z.device).transpose(0, 1).to(h.dtype)  # (B, 1, hidden)
+        return torch.cat([h0, h[:, :-1]], dim=1)  # output t reads frames 0..t-1 only
 
 
 class PerFrameAE(FrameSequenceAE):
@@ -431,7 +460,15 @@ class Conv3dAE(nn.Module):
         return v.permute(0, 2, 1, 3, 4)  # (B, C, T, H, W) -> (B, T, C, H, W), a view
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Reconstruct a clip: (B, T, C, H, W) -> (B, T, C, H, W) in [-1, 1]."""
+        """Reconstruct a clip: (B, T, C, H, W) -> (B, T, C, H, W) in [-1, 1].
+
+        On the CPU this model always runs in float32, even under bf16 autocast: PyTorch's
+        CPU bf16 3D convolutions occasionally produced NaN losses here (seen with torch 2.13,
+        not reproducible run to run), where float32 never did.
+        """
+        if x.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+            with torch.autocast("cpu", enabled=False):
+                return self.decode(self.encode(x.float()))
         return self.decode(self.encode(x))  # (B, T, C, H, W) -> code -> (B, T, C, H, W)
 
 
@@ -442,6 +479,7 @@ _BUILDERS: dict[str, type[nn.Module]] = {
     "single_latent": SingleLatentAE,
     "per_frame": PerFrameAE,
     "conv3d": Conv3dAE,
+    "gru_predict": GRUPredictor,
 }
 
 
@@ -493,7 +531,7 @@ def expected_parameters(cfg: ModelConfig) -> int:
         n += sum(9 * ws[i] * ws[i - 1] + 2 * ws[i - 1] for i in range(len(ws) - 1, 0, -1))  # deconv + BN
         return n + 9 * ws[0] * C  # head conv, no bias
 
-    if cfg.kind == "gruae":
+    if cfg.kind in ("gruae", "gru_predict"):
         d, h = cfg.latent, cfg.hidden
         return encoder + 3 * (d * h + h * h + 2 * h) + decoder(h)
     if cfg.kind == "per_frame":

@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-__all__ = ["as_frames", "show_strip", "show_rows", "animate", "table", "show_curves"]
+__all__ = ["as_frames", "error_frames", "show_strip", "show_rows", "animate", "Table", "table", "show_curves"]
 
 
 def as_frames(video) -> np.ndarray:
@@ -39,6 +39,22 @@ def as_frames(video) -> np.ndarray:
     if v.ndim not in (3, 4):
         raise ValueError(f"expected a video (T, H, W) or (T, C, H, W), got shape {v.shape}")
     return v
+
+
+def error_frames(errors, vmax: float | None = None) -> np.ndarray:
+    """Turn error maps into grey frames for display: 0 black, ``vmax`` and above white.
+
+    Args:
+        errors: float ``(T, H, W)`` error maps (e.g. :func:`gruae.scoring.pixel_errors`).
+        vmax: the error shown white (default: the 99.5th percentile of ``errors``, so a few
+            extreme pixels do not make everything else black). Use one ``vmax`` for maps you compare.
+
+    Returns:
+        uint8 ``(T, H, W)``.
+    """
+    e = errors.detach().float().cpu().numpy() if isinstance(errors, torch.Tensor) else np.asarray(errors, np.float32)
+    vmax = float(np.percentile(e, 99.5)) if vmax is None else float(vmax)
+    return np.round(np.clip(e / max(vmax, 1e-12), 0, 1) * 255).astype(np.uint8)
 
 
 def _imshow(ax, img) -> None:
@@ -137,18 +153,38 @@ def animate(videos: Sequence, titles: Sequence[str] | None = None, *, fps: int =
     return html
 
 
-def table(rows: Sequence[dict], digits: int = 2):
-    """Render a list of dicts (one per row, same keys) as a Markdown table for notebooks.
+class Table:
+    """A small table that shows as Markdown and as HTML (notebooks, the website, ``glue``)."""
+
+    def __init__(self, columns: Sequence[str], cells: Sequence[Sequence[str]]):
+        self.columns = list(columns)  # column headers
+        self.cells = [list(r) for r in cells]  # formatted cell text, one list per row
+
+    def _repr_markdown_(self) -> str:
+        lines = ["| " + " | ".join(self.columns) + " |", "|" + "---|" * len(self.columns)]
+        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in self.cells])
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        head = "".join(f"<th>{escape(c)}</th>" for c in self.columns)
+        body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in self.cells)
+        return f'<table class="table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+    def __repr__(self) -> str:
+        return self._repr_markdown_()
+
+
+def table(rows: Sequence[dict], digits: int = 2) -> Table:
+    """Render a list of dicts (one per row, same keys) as a table for notebooks.
 
     Args:
         rows: the rows; keys of the first row are the columns.
         digits: decimals for floats.
 
     Returns:
-        ``IPython.display.Markdown`` (a real table in Jupyter and in the built website).
+        A :class:`Table`: Markdown in Jupyter, HTML in the built website (and for ``glue``).
     """
-    from IPython.display import Markdown
-
     cols = list(rows[0])
 
     def fmt(v):
@@ -158,9 +194,7 @@ def table(rows: Sequence[dict], digits: int = 2):
             return f"{v:,}"
         return str(v)
 
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(fmt(r[c]) for c in cols) + " |" for r in rows]
-    return Markdown("\n".join(lines))
+    return Table(cols, [[fmt(r[c]) for c in cols] for r in rows])
 
 
 def show_curves(results: dict, *, title: str = "training loss", logy: bool = True):

@@ -10,7 +10,10 @@ Every reader returns NumPy ``uint8`` arrays, one per video: ``(T, H, W)`` for gr
 - MoCoGAN strips (:func:`read_strip`): one image per video, frames side by side;
 - UCSD-style anomaly benchmarks (:func:`read_benchmark`): ``training/frames/<clip>/000.jpg``,
   ``testing/frames/<clip>/...`` and per-frame labels from a ``.mat`` file or ``.npy`` files;
-- the Weizmann actions zips, downloaded on request and verified (:func:`weizmann`);
+  or the official UCSD layout ``UCSDped2/Train/Train001/001.tif``, ``Test/Test001/...`` with
+  labels from the ``Test/UCSDped2.m`` script;
+- the Weizmann actions zips and the official UCSD Ped1/Ped2 archive, downloaded on request and
+  verified (:func:`weizmann`, :func:`ucsd`);
 - anything of the above, recognised from the path alone (:func:`load_videos`, :func:`describe`).
 
 Preprocessing: :func:`to_gray` (ITU-R 601 luma, the same integer formula as Pillow's
@@ -40,10 +43,11 @@ from gruae.errors import DataError, DownloadError
 
 __all__ = [
     "VIDEO_EXTENSIONS", "IMAGE_EXTENSIONS", "WEIZMANN_ACTIONS", "WEIZMANN_URL", "WEIZMANN_SHA256",
+    "UCSD_URL", "UCSD_SHA256",
     "Benchmark", "Videos",
     "to_gray", "resize",
     "read_video", "read_frame_folder", "read_strip", "read_benchmark",
-    "load_videos", "describe", "weizmann", "data_dir",
+    "load_videos", "describe", "weizmann", "ucsd", "data_dir",
 ]
 
 VIDEO_EXTENSIONS = frozenset({
@@ -82,9 +86,9 @@ class Benchmark:
     """One split of a UCSD-style anomaly benchmark, read by :func:`read_benchmark`."""
 
     videos: list[np.ndarray]  # one uint8 array per clip: (T, H, W) gray or (T, H, W, C) colour
-    names: list[str]  # clip folder names, e.g. "01"
+    names: list[str]  # clip folder names, e.g. "01" or "Test001"
     labels: list[np.ndarray] | None  # per-frame labels, (T,) uint8, 1 = anomalous; None if the split has none
-    root: Path  # the benchmark root (holding training/ and testing/)
+    root: Path  # the benchmark root (holding training/ and testing/, or the official Train/ and Test/)
     split: str  # "training" or "testing"
 
 
@@ -552,7 +556,20 @@ def read_benchmark(root: str | os.PathLike, split: str = "testing", *, gray: boo
                    size: int | Sequence[int] | None = None) -> Benchmark:
     """Read one split of a UCSD-style anomaly benchmark (UCSD Ped1/Ped2, CUHK Avenue...).
 
-    Layout: ``root/<split>/frames/<clip>/<frame>.jpg`` (clips and frames in natural order).
+    Two layouts are read (clips and frames in natural order):
+
+    - the frames layout: ``root/<split>/frames/<clip>/<frame>.jpg``;
+    - the official UCSD layout of ``UCSD_Anomaly_Dataset.tar.gz`` (see :func:`ucsd`), where
+      ``root`` is the ``UCSDped1`` or ``UCSDped2`` folder: ``root/Train/Train001/001.tif`` and
+      ``root/Test/Test001/001.tif``; ``split`` ``"training"`` and ``"testing"`` name ``Train``
+      and ``Test``. Folders ending in ``_gt`` (pixel masks, e.g. ``Test003_gt``) are not clips.
+      The testing labels come from the MATLAB script ``root/Test/UCSDped2.m`` (``UCSDped1.m``;
+      any ``.m`` there with ``gt_frame`` lines if renamed), read as text: the n-th
+      ``TestVideoFile{end+1}.gt_frame = [61:180];`` line (``[5:90, 140:200]`` for several
+      ranges; 1-based, inclusive; ``%`` comments ignored) is clip ``Test<n>``, so a copy
+      holding fewer test clips uses only the entries it needs. Without a ``.m`` file, or for
+      the training split, the labels are None. The rest of this list is for the frames layout.
+
     Per-frame labels (1 = anomalous) are looked for, first found wins:
 
     1. ``root/<split>/labels/<clip>.npy``: one ``(T,)`` 0/1 array per clip (any split);
@@ -570,7 +587,8 @@ def read_benchmark(root: str | os.PathLike, split: str = "testing", *, gray: boo
     With none of these the labels are None.
 
     Args:
-        root: the benchmark folder (holding ``training/`` and ``testing/``).
+        root: the benchmark folder (holding ``training/`` and ``testing/``, or ``Train/`` and
+            ``Test/``).
         split: ``"testing"`` or ``"training"`` (any folder name under ``root`` works).
         gray: read frames as grayscale (the benchmarks are gray; their JPEGs are often RGB).
         size: resize frames to ``S x S`` or ``(H, W)``.
@@ -582,9 +600,17 @@ def read_benchmark(root: str | os.PathLike, split: str = "testing", *, gray: boo
         DataError: missing split or clip folders, unreadable or mixed-size frames, labels whose
             length does not match a clip, values other than 0/1, a clip without a ``gt`` entry,
             ``gt`` ranges outside the clip, or a ``.mat`` file that cannot be read (v7.3/HDF5
-            files are not supported: save with ``-v7``).
+            files are not supported: save with ``-v7``); for the official layout, a ``.m`` file
+            with a ``gt_frame`` line that does not parse, a range outside its clip, or a test
+            clip without a ``gt_frame`` entry (each naming the ``.m`` file); a folder holding
+            benchmark folders (``UCSD_Anomaly_Dataset.v1p2``) rather than being one.
     """
     root = _existing(root, folder=True)
+    if not _is_frames_root(root) and not _is_official_root(root, strict=False):
+        nested = _nested_benchmarks(root)
+        if nested:
+            raise DataError(root, f"holds the benchmark folder(s) {', '.join(nested)}, not a benchmark's "
+                                  "splits: point at one of them")
     clips = _benchmark_clips(root, split)
     videos = [_read_frames(folder, files, gray, size) for _, folder, files in clips]
     names = [name for name, _, _ in clips]
@@ -592,13 +618,65 @@ def read_benchmark(root: str | os.PathLike, split: str = "testing", *, gray: boo
     return Benchmark(videos=videos, names=names, labels=labels, root=root, split=split)
 
 
+_OFFICIAL_SPLITS = {"training": "Train", "testing": "Test"}  # split -> official UCSD folder
+
+
 def _is_benchmark_root(path: Path) -> bool:
+    """Whether a folder has the ``training/frames`` or ``testing/frames`` layout, or the official
+    UCSD layout (``Train/Train001/`` or ``Test/Test001/``)."""
+    return _is_frames_root(path) or _is_official_root(path)
+
+
+def _is_frames_root(path: Path) -> bool:
     """Whether a folder has the ``training/frames`` or ``testing/frames`` layout."""
     return (path / "training" / "frames").is_dir() or (path / "testing" / "frames").is_dir()
 
 
+def _is_official_root(path: Path, *, strict: bool = True) -> bool:
+    """Whether a folder has the official UCSD layout: ``Train/`` or ``Test/`` holding a clip
+    folder named ``Train<n>`` / ``Test<n>`` (``strict``), or just ``Train/`` or ``Test/``.
+
+    :func:`load_videos` guesses with ``strict`` (a folder of ``Train/`` videos stays videos);
+    :func:`read_benchmark`, told the path is a benchmark, only needs the split folders.
+    """
+    for name in ("Train", "Test"):
+        folder = path / name
+        if folder.is_dir() and (not strict or _has_clip_folder(folder, name)):
+            return True
+    return False
+
+
+def _has_clip_folder(folder: Path, prefix: str) -> bool:
+    """Whether ``folder`` holds a sub-folder named ``<prefix><digits>`` (e.g. ``Train001``)."""
+    try:
+        return any(re.fullmatch(rf"{prefix}\d+", p.name) and p.is_dir() for p in folder.iterdir())
+    except OSError:
+        return False
+
+
+def _is_official_layout(root: Path) -> bool:
+    """Whether :func:`read_benchmark` reads ``root`` with the official UCSD layout."""
+    return not _is_frames_root(root) and _is_official_root(root, strict=False)
+
+
+def _default_split(root: Path) -> str:
+    """``"testing"`` when a benchmark root has a testing split, else ``"training"``."""
+    testing = root / "Test" if _is_official_layout(root) else root / "testing" / "frames"
+    return "testing" if testing.is_dir() else "training"
+
+
+def _nested_benchmarks(folder: Path) -> list[str]:
+    """Names of the benchmark roots a folder holds (``UCSDped1``, ``UCSDped2`` of the archive)."""
+    try:
+        return [p.name for p in _visible(folder) if p.is_dir() and _is_benchmark_root(p)]
+    except DataError:
+        return []
+
+
 def _benchmark_clips(root: Path, split: str) -> list[tuple[str, Path, list[Path]]]:
     """(name, folder, frame files) of every clip of a split."""
+    if _is_official_layout(root):
+        return _official_clips(root, split)
     frames_dir = root / split / "frames"
     if not frames_dir.is_dir():
         raise DataError(root, f"no {split}/frames folder (expected {split}/frames/<clip>/000.jpg ...)")
@@ -615,6 +693,8 @@ def _benchmark_clips(root: Path, split: str) -> list[tuple[str, Path, list[Path]
 
 def _benchmark_labels(root: Path, split: str, clips: Sequence[tuple[str, Path, list[Path]]]) -> list[np.ndarray] | None:
     """Per-frame labels of a split's clips, from the first label source found (or None)."""
+    if _is_official_layout(root):
+        return _official_labels(root, split, clips)
     lengths = [len(files) for _, _, files in clips]
     per_clip = root / split / "labels"
     if per_clip.is_dir():
@@ -759,6 +839,127 @@ def _ranges_to_labels(mat: Path, clip: Path, ranges: np.ndarray, n: int) -> np.n
 
 
 # --------------------------------------------------------------------------------------------
+# The official UCSD layout: UCSDped2/Train/Train001/001.tif, Test/Test001/..., Test/UCSDped2.m
+
+
+_GT_FRAME = re.compile(r"\.\s*gt_frame\s*=(?!=)\s*([^;]*)")  # `.gt_frame = <rhs>` up to `;`
+_FRAME_RANGE = re.compile(r"(\d+)(?::(\d+))?")  # `61:180` or a single frame `61`
+
+
+def _official_clips(root: Path, split: str) -> list[tuple[str, Path, list[Path]]]:
+    """(name, folder, frame files) of every clip of ``root/Train`` or ``root/Test``."""
+    name = _OFFICIAL_SPLITS.get(split, split)
+    split_dir = root / name
+    if not split_dir.is_dir():
+        raise DataError(root, f"no {name} folder (expected {name}/{name}001/001.tif ..., the official "
+                              "UCSD layout)")
+    clips = []
+    for folder in (p for p in _visible(split_dir) if p.is_dir() and not p.name.lower().endswith("_gt")):
+        files = _frame_files(folder)
+        if not files:
+            raise DataError(folder, "empty folder: no frame images found")
+        clips.append((folder.name, folder, files))
+    if not clips:
+        raise DataError(split_dir, "empty folder: no clip folders found")
+    return clips
+
+
+def _official_labels(root: Path, split: str, clips: Sequence[tuple[str, Path, list[Path]]]) -> list[np.ndarray] | None:
+    """Per-clip (T,) labels of the official Test split from its ``.m`` file, or None."""
+    if _OFFICIAL_SPLITS.get(split, split) != "Test":
+        return None
+    script = _find_gt_script(root / "Test", root.name)
+    if script is None:
+        return None
+    entries = _parse_gt_script(script)  # [(line number, (2, K) ranges)] in file order
+    names = [name for name, _, _ in clips]
+    numbers = [re.fullmatch(r"Test(\d+)", n) for n in names]
+    if all(numbers):
+        index = [int(m.group(1)) - 1 for m in numbers]  # Test003 -> the 3rd gt_frame line
+        for name, i in zip(names, index):
+            if not 0 <= i < len(entries):
+                raise DataError(script, f"no gt_frame entry for {name}: the file has {len(entries)} "
+                                        f"(clip Test<n> takes the n-th entry)")
+    elif len(entries) == len(names):
+        index = list(range(len(names)))
+    else:
+        raise DataError(script, f"{len(entries)} gt_frame entries for {len(names)} clips whose names are not "
+                                "Test<number>: cannot tell which entry belongs to which clip")
+    labels = []
+    for (name, _, files), i in zip(clips, index):
+        line, ranges = entries[i]
+        lab = np.zeros(len(files), dtype=np.uint8)  # (T,)
+        for first, last in ranges.T:
+            if not 1 <= first <= last <= len(files):
+                raise DataError(script, f"line {line}: gt_frame entry {i + 1} marks frames {first}-{last} "
+                                        f"anomalous but {name} has {len(files)} frames (1-based, inclusive)")
+            lab[first - 1:last] = 1
+        labels.append(lab)
+    return labels
+
+
+def _find_gt_script(test_dir: Path, dataset: str) -> Path | None:
+    """The ground-truth ``.m`` script of a Test folder: ``<dataset>.m`` or ``UCSDped*.m`` first,
+    else the first ``.m`` holding ``gt_frame``; None when there is none."""
+    try:
+        scripts = sorted((p for p in test_dir.glob("*.m") if not p.name.startswith(".") and p.is_file()),
+                         key=lambda p: (p.stem != dataset, not p.stem.startswith("UCSDped"), _natural_key(p.name)))
+    except OSError:
+        return None
+    for script in scripts:
+        if script.stem == dataset or script.stem.startswith("UCSDped"):
+            return script
+        try:
+            if "gt_frame" in script.read_text(errors="replace"):
+                return script
+        except OSError:
+            continue
+    return None
+
+
+def _parse_gt_script(path: Path) -> list[tuple[int, np.ndarray]]:
+    """(line number, (2, K) int64 [first; last] ranges) of each ``.gt_frame =`` assignment, in order.
+
+    ``%`` comments and ``%{ ... %}`` comment blocks are skipped; the right-hand side is
+    ``[a:b]``, ``[a:b, c:d]`` (commas or spaces), a single frame ``[a]``, or ``[]``.
+    """
+    try:
+        text = path.read_text(errors="replace")
+    except OSError as e:
+        raise DataError(path, f"cannot read file ({e.strerror or e})") from e
+    entries, in_block = [], False
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.strip() in ("%{", "%}"):
+            in_block = line.strip() == "%{"
+            continue
+        if in_block:
+            continue
+        code = line.split("%", 1)[0]
+        for match in _GT_FRAME.finditer(code):
+            entries.append((number, _parse_frame_ranges(path, number, match.group(1).strip())))
+    if not entries:
+        raise DataError(path, "no gt_frame entries (expected lines like TestVideoFile{end+1}.gt_frame = [61:180];)")
+    return entries
+
+
+def _parse_frame_ranges(path: Path, line: int, rhs: str) -> np.ndarray:
+    """``[61:180]`` / ``[5:90, 140:200]`` / ``[]`` -> (2, K) int64 [first; last] ranges."""
+    bracketed = rhs.startswith("[") and rhs.endswith("]")
+    inner = rhs[1:-1] if bracketed else rhs
+    tokens = [t for t in re.split(r"[,\s]+", re.sub(r"\s*:\s*", ":", inner)) if t]
+    matches = [_FRAME_RANGE.fullmatch(t) for t in tokens]
+    if not all(matches) or "[" in inner or "]" in inner or not (tokens or bracketed):
+        raise DataError(path, f"line {line}: cannot parse gt_frame = {rhs!r}: expected 1-based frame ranges "
+                              "like [61:180] or [5:90, 140:200]")
+    ranges = np.array([[int(m.group(1)), int(m.group(2) or m.group(1))] for m in matches],
+                      dtype=np.int64).reshape(-1, 2).T  # (2, K)
+    for first, last in ranges.T:
+        if first > last:
+            raise DataError(path, f"line {line}: empty range {first}:{last} in gt_frame (first frame after last)")
+    return ranges
+
+
+# --------------------------------------------------------------------------------------------
 # Arrays
 
 
@@ -832,7 +1033,7 @@ def _scan(path: Path, frame_size: int, split: str | None) -> _Plan:
     if path.is_file():
         return _scan_file(path, frame_size)
     if _is_benchmark_root(path):
-        split = split or ("testing" if (path / "testing" / "frames").is_dir() else "training")
+        split = split or _default_split(path)
         clips = _benchmark_clips(path, split)
         return _Plan("benchmark", [(n, "frames", f, files) for n, f, files in clips], split, path)
     return _scan_folder(path, frame_size)
@@ -882,6 +1083,9 @@ def _scan_subfolders(folder: Path) -> _Plan:
         return _Plan("frame-folders", frame_items)
     if video_items:
         return _Plan("videos", video_items)
+    nested = _nested_benchmarks(folder)
+    if nested:
+        raise DataError(folder, f"holds the benchmark folder(s) {', '.join(nested)}: point at one of them")
     raise DataError(folder, "empty folder: no video files or frame images found")
 
 
@@ -898,8 +1102,10 @@ def load_videos(path: str | os.PathLike, *, gray: bool = True, size: int | Seque
       without ``videos``, every array is one video named by its key;
     - a video file (:data:`VIDEO_EXTENSIONS`): one video (kind ``"video"``);
     - a single image: a MoCoGAN strip if it passes the strip rule below, else an error;
-    - a folder with ``training/frames`` or ``testing/frames``: a UCSD-style benchmark, its
-      ``split`` (default ``"testing"`` when present, with labels) (kind ``"benchmark"``);
+    - a folder with ``training/frames`` or ``testing/frames``, or the official UCSD
+      ``Train/Train001`` or ``Test/Test001`` (a ``UCSDped2`` folder): a UCSD-style benchmark,
+      its ``split`` (default ``"testing"`` when present, with labels) (kind ``"benchmark"``,
+      see :func:`read_benchmark`);
     - a folder of video files: each file a video (kind ``"videos"``);
     - a folder of images: if **every** image is ``frame_size`` pixels tall and a multiple of
       ``frame_size`` at least twice as wide, each image is a MoCoGAN strip (kind ``"strips"``);
@@ -1130,3 +1336,96 @@ def _record_lock(root: Path, name: str, digest: str) -> None:
     tmp = lock.with_name(lock.name + ".tmp")
     tmp.write_text("".join(f"{h}  {n}\n" for n, h in sorted(hashes.items())))
     os.replace(tmp, lock)
+
+
+# --------------------------------------------------------------------------------------------
+# UCSD Anomaly Dataset (official archive)
+
+
+UCSD_URL = "http://www.svcl.ucsd.edu/projects/anomaly/UCSD_Anomaly_Dataset.tar.gz"
+"""Where the official UCSD Anomaly Dataset archive (Ped1 and Ped2, about 1 GB) is published."""
+
+UCSD_SHA256: str | None = None
+"""Known SHA-256 of the archive. None: no published hash was found, so the first download is
+trusted and its hash recorded in ``SHA256SUMS`` next to it (trust on first use)."""
+
+_UCSD_ARCHIVE = "UCSD_Anomaly_Dataset.tar.gz"
+_UCSD_NAMES = {"ped1": "UCSDped1", "ped2": "UCSDped2"}
+
+
+def ucsd(name: str = "ped2", root: str | os.PathLike | None = None, *, download: bool = False) -> Path:
+    """The folder of UCSD Ped1 or Ped2 in the official layout, downloaded once on request.
+
+    The official archive (:data:`UCSD_URL`, about 1 GB, both datasets) is kept as
+    ``<root>/UCSD_Anomaly_Dataset.tar.gz`` and extracted to ``<root>/UCSD_Anomaly_Dataset/``,
+    which gives ``<root>/UCSD_Anomaly_Dataset/UCSD_Anomaly_Dataset.v1p2/UCSDped2``. A copy
+    extracted by hand is found too: ``UCSDped2`` directly under ``root`` or one or two folders
+    below it (e.g. ``<root>/UCSD_Anomaly_Dataset.v1p2/UCSDped2``). Pass the result to
+    :func:`read_benchmark` or :func:`load_videos`.
+
+    Integrity, as :func:`weizmann`: the archive's SHA-256 is checked against
+    :data:`UCSD_SHA256`; as that has no hash (none is published), the hash of the first
+    download is written to ``<root>/SHA256SUMS`` and the archive is verified against it
+    before any later extraction (trust on first use). Once the folder exists it is returned
+    without hashing the archive again (1 GB), nor when the archive has been deleted.
+
+    Args:
+        name: ``"ped2"`` (16 training, 12 test clips of 240x360) or ``"ped1"`` (34 training,
+            36 test clips of 158x238); ``"UCSDped2"`` works too.
+        root: the cache folder (default ``data_dir() / "ucsd"``).
+        download: fetch the archive from :data:`UCSD_URL` when the dataset is missing; without
+            it a missing dataset raises instead of touching the network.
+
+    Returns:
+        The ``UCSDped2`` (or ``UCSDped1``) folder, holding ``Train/`` and ``Test/``.
+
+    Raises:
+        DataError: an unknown name; the dataset missing with ``download=False`` (the message
+            says how to opt in); the extracted archive has no such folder.
+        DownloadError: the download or extraction fails, or the archive does not match its
+            known or recorded hash.
+    """
+    key = str(name).lower().removeprefix("ucsd")
+    if key not in _UCSD_NAMES:
+        raise DataError(None, f"unknown UCSD dataset {name!r}: choose 'ped1' or 'ped2'")
+    dataset = _UCSD_NAMES[key]
+    root = Path(root) if root is not None else data_dir() / "ucsd"
+    folder = _find_ucsd(root, dataset)
+    if folder is not None:
+        return folder
+    archive, extracted = root / _UCSD_ARCHIVE, root / "UCSD_Anomaly_Dataset"
+    known = UCSD_SHA256 or _read_lock(root).get(archive.name)
+    if not archive.is_file():
+        if not download:
+            raise DataError(root / dataset, f"UCSD {dataset} is not downloaded: call ucsd({key!r}, download=True) "
+                                            f"to fetch the official archive (about 1 GB, Ped1 and Ped2) from "
+                                            f"{UCSD_URL}, or extract {archive.name} under {root}")
+        fetch(UCSD_URL, archive, sha256=known)
+    digest = sha256sum(archive)
+    if known is None:
+        _record_lock(root, archive.name, digest)
+    elif digest != known:
+        raise DownloadError(archive, f"SHA-256 {digest} does not match the recorded {known} "
+                                     f"({_LOCK_NAME} or UCSD_SHA256); delete the archive to download it again")
+    if not (extracted.is_dir() and any(extracted.iterdir())):
+        if extracted.is_dir():
+            extracted.rmdir()
+        safe_extract(archive, extracted)
+    folder = _find_ucsd(root, dataset)
+    if folder is None:
+        raise DataError(extracted, f"no {dataset} folder (holding Train/ and Test/) in the extracted {archive.name}")
+    return folder
+
+
+def _find_ucsd(root: Path, dataset: str) -> Path | None:
+    """``root/<dataset>``, else ``root/*/<dataset>``, else ``root/*/*/<dataset>`` holding Train/ or
+    Test/ (hidden folders left out); None when absent."""
+    if not root.is_dir():
+        return None
+    for pattern in (dataset, f"*/{dataset}", f"*/*/{dataset}"):
+        found = sorted(p for p in root.glob(pattern)
+                       if not any(part.startswith((".", "__MACOSX")) for part in p.relative_to(root).parts))
+        for folder in found:
+            if folder.is_dir() and _is_official_root(folder, strict=False):
+                return folder
+    return None

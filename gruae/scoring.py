@@ -21,8 +21,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import VideoFrames
+from .errors import DataError
 
-__all__ = ["reconstruct", "frame_mse", "frame_psnr", "frame_ssim", "motion_energy", "motion_correlation", "per_video",
+__all__ = ["reconstruct", "pixel_errors", "frame_mse", "frame_psnr", "frame_ssim", "motion_energy", "motion_correlation", "per_video",
            "Evaluation", "evaluate"]
 
 
@@ -33,6 +34,9 @@ def reconstruct(model: nn.Module, frames: VideoFrames, T: int, *, batch: int = 3
 
     Videos are cut into consecutive ``T``-frame windows (the last one aligned with the video's
     end); a frame covered by two windows keeps its reconstruction from the earlier window.
+    A predictor (a model with ``context = c > 0``, e.g. :class:`~gruae.models.GRUPredictor`) gets
+    windows that overlap by ``c`` frames, and each frame's output comes from a window where at
+    least ``c`` frames precede it, except the first frames of a video, which have no past.
 
     Args:
         model: maps ``(B, T, C, H, W)`` to the same shape in ``[-1, 1]``; put in eval mode here.
@@ -47,7 +51,10 @@ def reconstruct(model: nn.Module, frames: VideoFrames, T: int, *, batch: int = 3
     """
     model.eval()
     device = torch.device(device) if device is not None else next(model.parameters()).device
-    windows = frames.windows(T)  # (W, 3): video, offset, first frame
+    c = int(getattr(model, "context", 0))
+    if not 0 <= c < T:
+        raise DataError(type(model).__name__, f"the model needs {c} frames of context, more than clips of T={T} hold")
+    windows = frames.windows(T, T - c)  # (W, 3): video, offset, first frame
     out = torch.empty(frames.frames.shape, dtype=torch.float32)  # (F, C, H, W)
     ctx = torch.autocast(device.type, dtype=torch.bfloat16) if amp else torch.autocast(device.type, enabled=False)
     for i in range(len(windows) - 1, -1, -batch):  # last windows first: earlier windows overwrite overlaps
@@ -56,8 +63,8 @@ def reconstruct(model: nn.Module, frames: VideoFrames, T: int, *, batch: int = 3
         with ctx:
             y = model(x).float().cpu()
         for j in range(len(w) - 1, -1, -1):
-            first = int(w[j, 2])
-            out[first: first + T] = y[j]
+            first, lo = int(w[j, 2]), (c if int(w[j, 1]) > 0 else 0)  # skip outputs without past, except at the video's start
+            out[first + lo: first + T] = y[j, lo:]
     return out
 
 
@@ -66,6 +73,18 @@ def _unit(x: torch.Tensor) -> torch.Tensor:
     if x.dtype == torch.uint8:
         return x.float() / 255.0
     return (x.float().clamp(-1, 1) + 1) / 2
+
+
+def pixel_errors(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Squared error of every pixel on the ``[0, 1]`` scale, averaged over colour channels.
+
+    Args:
+        x, y: frames ``(F, C, H, W)``, uint8 or float in ``[-1, 1]``.
+
+    Returns:
+        float ``(F, H, W)``: the error maps (chapter 6 compares them with anomaly masks).
+    """
+    return (_unit(x) - _unit(y)).pow(2).mean(1)  # (F, C, H, W) -> (F, H, W)
 
 
 def frame_mse(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

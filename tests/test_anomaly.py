@@ -6,6 +6,7 @@ from sklearn.metrics import roc_auc_score
 
 from gruae.anomaly import (auc_by_type, equal_error_rate, macro_auc, micro_auc, normalize_per_video, regularity,
                            report, score_video, smooth, write_scores_csv)
+from gruae.data import VideoFrames
 from gruae.errors import DataError
 from gruae.models import ModelConfig, build_model
 
@@ -70,3 +71,41 @@ def test_score_video_and_csv(tmp_path):
         score_video(model, video[:3], name="clip.avi")
     with pytest.raises(DataError, match="the model expects"):
         score_video(model, np.zeros((8, 32, 32), np.uint8), name="big.avi")
+
+
+def test_baselines_and_pixel_auc():
+    from gruae.anomaly import frame_difference, pixel_auc, pixel_gaussian
+
+    rng = np.random.default_rng(0)
+    bg = rng.integers(80, 120, (8, 8), dtype=np.uint8)
+    normal = [np.repeat(bg[None], 6, 0) + rng.integers(0, 3, (6, 8, 8), dtype=np.uint8) for _ in range(3)]
+    test = np.repeat(bg[None], 6, 0).copy()
+    test[4:, 2:4, 2:4] = 250  # an object appears in frames 4 and 5
+    tr, te = VideoFrames.from_videos(normal), VideoFrames.from_videos([test, test])
+    g = pixel_gaussian(tr, te)
+    assert g.shape == (12, 8, 8)
+    frame = g.mean((1, 2))
+    assert frame[4] > 10 * frame[3]
+    d = frame_difference(te)
+    assert d[0].max() == 0 and d[6].max() == 0, "no difference across the start of a video"
+    assert d[4].max() > 0 and d[5].max() == 0
+    masks = np.zeros((12, 8, 8), bool)
+    masks[[4, 5, 10, 11], 2:4, 2:4] = True
+    labels = masks.any((1, 2))
+    assert pixel_auc(g, masks, labels) == 1.0
+    assert np.isnan(pixel_auc(g, masks, np.zeros(12)))
+
+
+def test_relative_errors_divide_by_the_usual_error():
+    import torch
+
+    from gruae.anomaly import relative_errors
+
+    normal = torch.zeros(4, 2, 2)
+    normal[:, 0, 0] = 0.1  # the model always errs at this pixel
+    test = torch.full((1, 2, 2), 0.1)
+    r = relative_errors(test, normal, eps=0.0 + 1e-3)
+    assert torch.allclose(r[0, 0, 0], torch.tensor(0.1 / 0.101))
+    assert torch.allclose(r[0, 1, 1], torch.tensor(100.0))
+    with pytest.raises(DataError, match="differ"):
+        relative_errors(test, torch.zeros(3, 3, 3))

@@ -233,3 +233,16 @@ def test_import_changes_no_global_state():
         del sys.modules[spec.name]
     after = (torch.get_rng_state(), torch.get_default_dtype(), torch.get_num_threads())
     assert torch.equal(after[0], before[0]) and after[1:] == before[1:]
+
+
+def test_predictor_never_sees_the_frame_it_outputs():
+    cfg = tiny("gru_predict", frames=6)
+    m = build_model(cfg).eval()
+    x = clip(cfg)
+    y = m(x)
+    x2 = x.clone()
+    x2[:, 3:] = torch.rand_like(x2[:, 3:])  # change frames 3.. only
+    y2 = m(x2)
+    assert torch.equal(y[:, :4], y2[:, :4]), "outputs 0..3 depend on frames 0..2 only"
+    assert not torch.equal(y[:, 4:], y2[:, 4:])
+    assert m.context == 3 and build_model(tiny("gruae")).context == 0

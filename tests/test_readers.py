@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import shutil
+import tarfile
 import tempfile
 import time
 import zipfile
@@ -21,7 +23,7 @@ from gruae import readers
 from gruae.errors import DataError, DownloadError
 from gruae.readers import (
     Benchmark, Videos, describe, load_videos, read_benchmark, read_frame_folder, read_strip,
-    read_video, resize, to_gray, weizmann,
+    read_video, resize, to_gray, ucsd, weizmann,
 )
 
 UCSD_DEV = Path(os.environ.get("GRUAE_UCSD_PED2_DEV",
@@ -354,6 +356,199 @@ def test_benchmark_missing_split(tmp_path):
     write_frames(tmp_path / "root" / "training" / "frames" / "01", moving_square(3, 8, 8))
     with pytest.raises(DataError, match="root: no testing/frames folder"):
         read_benchmark(tmp_path / "root")
+
+
+# -------------------------------------------------------------------------------------------- official UCSD layout
+
+PED2_M = """\
+% ground truth of the test clips (fixture in the format of UCSDped2.m)
+TestVideoFile = {};
+
+TestVideoFile{end+1}.gt_frame = [3:5];
+% TestVideoFile{end+1}.gt_frame = [1:2];
+TestVideoFile{end+1}.gt_frame = [1:2, 4:4];   % two ranges, as in UCSDped1.m
+TestVideoFile{end+1}.gt_frame = [2:3];
+"""
+
+
+def write_tif_clip(clip: Path, n: int, number: int) -> Path:
+    """``clip/001.tif``... : n 8x12 grayscale TIFFs whose top-left pixel is 10 * number + frame,
+    plus an AppleDouble ``._001.tif`` (a macOS resource fork, not an image)."""
+    clip.mkdir(parents=True)
+    for i in range(1, n + 1):
+        frame = np.full((8, 12), 40, np.uint8)  # (H, W)
+        frame[0, 0] = 10 * number + i
+        Image.fromarray(frame, "L").save(clip / f"{i:03d}.tif")
+    (clip / "._001.tif").write_bytes(b"\x00\x05\x16\x07AppleDouble")
+    return clip
+
+
+def write_official_ucsd(folder: Path, train=(4, 3), test=(6, 5), m_text: str = PED2_M) -> Path:
+    """Write a tiny ``UCSDped2`` in the official layout: ``Train/Train001/001.tif``...,
+    ``Test/Test001/...`` (see :func:`write_tif_clip`), a ``Test002_gt`` mask folder, .DS_Store
+    and AppleDouble strays, and ``Test/UCSDped2.m``."""
+    for split, lengths in (("Train", train), ("Test", test)):
+        for c, n in enumerate(lengths, 1):
+            write_tif_clip(folder / split / f"{split}{c:03d}", n, c)
+        if lengths:
+            (folder / split / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    if test:
+        gt = folder / "Test" / "Test002_gt"  # per-frame pixel masks: not a clip
+        gt.mkdir()
+        for i in range(1, 6):
+            Image.fromarray(np.zeros((8, 12), np.uint8)).save(gt / f"{i:03d}.bmp")
+        (folder / "Test" / "._Test001").write_bytes(b"\x00\x05\x16\x07")
+        (folder / "Test" / f"{folder.name}.m").write_text(m_text)
+    return folder
+
+
+@pytest.fixture
+def ped2_official(tmp_path) -> Path:
+    return write_official_ucsd(tmp_path / "UCSD_Anomaly_Dataset.v1p2" / "UCSDped2")
+
+
+def test_official_ucsd_layout(ped2_official):
+    b = read_benchmark(ped2_official)
+    assert b.split == "testing" and b.root == ped2_official
+    assert b.names == ["Test001", "Test002"]  # Test002_gt, ._Test001 and .DS_Store skipped
+    assert [v.shape for v in b.videos] == [(6, 8, 12), (5, 8, 12)]
+    assert [v[:, 0, 0].tolist() for v in b.videos] == [[11, 12, 13, 14, 15, 16], [21, 22, 23, 24, 25]]
+    assert b.labels[0].tolist() == [0, 0, 1, 1, 1, 0]  # [3:5]
+    assert b.labels[1].tolist() == [1, 1, 0, 1, 0]  # [1:2, 4:4]; the commented line does not count
+    assert all(lab.dtype == np.uint8 for lab in b.labels)
+    t = read_benchmark(ped2_official, "training", size=4)
+    assert t.names == ["Train001", "Train002"] and t.labels is None
+    assert [v.shape for v in t.videos] == [(4, 4, 4), (3, 4, 4)]
+
+
+def test_official_ucsd_fewer_clips_use_their_own_entries(ped2_official):
+    shutil.rmtree(ped2_official / "Test" / "Test001")
+    shutil.rmtree(ped2_official / "Test" / "Test002")
+    write_tif_clip(ped2_official / "Test" / "Test003", 4, 3)  # a copy holding test clip 3 only
+    b = read_benchmark(ped2_official)
+    assert b.names == ["Test003"] and b.labels[0].tolist() == [0, 1, 1, 0]  # the 3rd entry, [2:3]
+    (ped2_official / "Test" / "UCSDped2.m").unlink()
+    assert read_benchmark(ped2_official).labels is None  # no .m: no labels
+
+
+def test_official_ucsd_gt_frame_variants(ped2_official):
+    (ped2_official / "Test" / "UCSDped2.m").write_text(
+        "%{\nTestVideoFile{end+1}.gt_frame = [1:6];\n%}\n"  # a block comment
+        "TestVideoFile{end+1}.gt_frame = [ 2 : 3  5 ];\n"  # spaces, a single frame
+        "TestVideoFile{end+1}.gt_frame = [];  x = TestVideoFile{1}.gt_frame;\n")  # no anomaly; a read
+    b = read_benchmark(ped2_official)
+    assert b.labels[0].tolist() == [0, 1, 1, 0, 1, 0] and b.labels[1].tolist() == [0] * 5
+
+
+@pytest.mark.parametrize("line, problem", [
+    ("TestVideoFile{end+1}.gt_frame = [1-2];", "line 6: cannot parse gt_frame = '\\[1-2\\]'"),
+    ("TestVideoFile{end+1}.gt_frame = [1:2, 4:9];",
+     "line 6: gt_frame entry 2 marks frames 4-9 anomalous but Test002 has 5 frames"),
+    ("TestVideoFile{end+1}.gt_frame = [4:2];", "line 6: empty range 4:2"),
+])
+def test_official_ucsd_bad_gt_frame(ped2_official, line, problem):
+    m = ped2_official / "Test" / "UCSDped2.m"
+    m.write_text(PED2_M.replace("TestVideoFile{end+1}.gt_frame = [1:2, 4:4];", line))
+    with pytest.raises(DataError, match=f"^{m}: {problem}"):
+        read_benchmark(ped2_official)
+
+
+def test_official_ucsd_more_clips_than_entries_and_no_entries(ped2_official):
+    m = ped2_official / "Test" / "UCSDped2.m"
+    m.write_text("TestVideoFile = {};\nTestVideoFile{end+1}.gt_frame = [3:5];\n")
+    with pytest.raises(DataError) as e:
+        read_benchmark(ped2_official)
+    assert str(e.value) == f"{m}: no gt_frame entry for Test002: the file has 1 (clip Test<n> takes the n-th entry)"
+    m.write_text("% TestVideoFile{end+1}.gt_frame = [3:5];\n")
+    with pytest.raises(DataError, match="UCSDped2.m: no gt_frame entries"):
+        describe(ped2_official)
+
+
+def test_official_ucsd_missing_train_and_nested_root(ped2_official):
+    shutil.rmtree(ped2_official / "Train")
+    with pytest.raises(DataError) as e:
+        read_benchmark(ped2_official, "training")
+    assert str(e.value) == (f"{ped2_official}: no Train folder (expected Train/Train001/001.tif ..., "
+                            "the official UCSD layout)")
+    assert describe(ped2_official)["split"] == "testing"  # the testing split still reads
+    top = ped2_official.parent  # UCSD_Anomaly_Dataset.v1p2, holding UCSDped2
+    with pytest.raises(DataError, match="v1p2: holds the benchmark folder\\(s\\) UCSDped2, not"):
+        read_benchmark(top)
+    with pytest.raises(DataError, match="v1p2: holds the benchmark folder\\(s\\) UCSDped2: point at one"):
+        load_videos(top)
+
+
+def test_official_ucsd_describe_load_videos_and_info(ped2_official, capsys):
+    from gruae.__main__ import main
+
+    d = describe(ped2_official)
+    assert (d["kind"], d["split"], d["videos"], d["frames"]) == ("benchmark", "testing", 2, 11)
+    assert d["frames_per_video"] == "5..6" and d["frame_size"] == "8x12, 1 channel(s)"
+    assert d["labels"] == "per-frame: 11 frames, 6 anomalous (54.5%)"
+    assert describe(ped2_official, split="training")["labels"] == "none"
+    v = load_videos(ped2_official)
+    assert v.kind == "benchmark" and v.names == ["Test001", "Test002"] and v.labels[1].tolist() == [1, 1, 0, 1, 0]
+    v = load_videos(ped2_official, split="training", size=4)
+    assert v.names == ["Train001", "Train002"] and v.labels is None and v.videos[0].shape == (4, 4, 4)
+    v = load_videos(ped2_official / "Test")  # one level down: a folder of frame folders, masks included
+    assert v.kind == "frame-folders" and v.names == ["Test001", "Test002", "Test002_gt"]
+    assert main(["info", str(ped2_official)]) == 0
+    assert "benchmark" in capsys.readouterr().out
+
+
+def test_train_folder_of_videos_is_not_a_benchmark(tmp_path, video_file):
+    video_file("mine/Train/a.gif", moving_square(3, 16, 16))
+    v = load_videos(tmp_path / "mine")  # no Train001/ clip folders: not the official layout
+    assert v.kind == "videos" and v.names == ["Train/a"]
+
+
+def ucsd_tar_gz(tmp_path) -> bytes:
+    """A small tar.gz shaped like UCSD_Anomaly_Dataset.tar.gz: UCSD_Anomaly_Dataset.v1p2/UCSDped2/..."""
+    top = write_official_ucsd(tmp_path / "src" / "UCSD_Anomaly_Dataset.v1p2" / "UCSDped2", train=(3,), test=(6, 5))
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        tf.add(top.parent, arcname="UCSD_Anomaly_Dataset.v1p2")
+    return buf.getvalue()
+
+
+def test_ucsd_download_verify_and_reuse(tmp_path, http_server, monkeypatch):
+    data = ucsd_tar_gz(tmp_path)
+    http_server.files["/anomaly/UCSD_Anomaly_Dataset.tar.gz"] = data
+    monkeypatch.setattr(readers, "UCSD_URL", http_server.url("/anomaly/UCSD_Anomaly_Dataset.tar.gz"))
+    root = tmp_path / "cache" / "ucsd"
+    with pytest.raises(DataError) as e:
+        ucsd(root=root)
+    assert str(e.value).startswith(f"{root / 'UCSDped2'}: UCSD UCSDped2 is not downloaded: call "
+                                   "ucsd('ped2', download=True) to fetch the official archive (about 1 GB")
+    assert http_server.url("/anomaly/UCSD_Anomaly_Dataset.tar.gz") in str(e.value)
+    assert http_server.requests == []
+
+    folder = ucsd("ped2", root, download=True)
+    assert folder == root / "UCSD_Anomaly_Dataset" / "UCSD_Anomaly_Dataset.v1p2" / "UCSDped2"
+    digest = hashlib.sha256(data).hexdigest()
+    assert (root / "SHA256SUMS").read_text() == f"{digest}  UCSD_Anomaly_Dataset.tar.gz\n"  # trust on first use
+    assert ucsd("UCSDped2", root) == folder and len(http_server.requests) == 1
+    b = read_benchmark(folder)
+    assert b.names == ["Test001", "Test002"] and b.labels[0].tolist() == [0, 0, 1, 1, 1, 0]
+    with pytest.raises(DataError, match="UCSD_Anomaly_Dataset: no UCSDped1 folder .* in the extracted"):
+        ucsd("ped1", root)  # the archive holds Ped2 only
+
+    shutil.rmtree(root / "UCSD_Anomaly_Dataset")
+    (root / "UCSD_Anomaly_Dataset.tar.gz").write_bytes(data + b"tampered")
+    with pytest.raises(DownloadError, match="UCSD_Anomaly_Dataset.tar.gz: SHA-256 .* does not match the recorded"):
+        ucsd(root=root)
+    assert len(http_server.requests) == 1
+
+
+def test_ucsd_finds_a_copy_extracted_by_hand_and_defaults(tmp_path, monkeypatch):
+    write_official_ucsd(tmp_path / "UCSD_Anomaly_Dataset.v1p2" / "UCSDped1", train=(2,), test=())
+    assert ucsd("ped1", tmp_path) == tmp_path / "UCSD_Anomaly_Dataset.v1p2" / "UCSDped1"
+    monkeypatch.setenv("GRUAE_DATA", str(tmp_path / "data"))
+    with pytest.raises(DataError) as e:
+        ucsd()
+    assert str(tmp_path / "data" / "ucsd" / "UCSDped2") in str(e.value) and "download=True" in str(e.value)
+    with pytest.raises(DataError, match="unknown UCSD dataset 'ped3'"):
+        ucsd("ped3")
 
 
 # -------------------------------------------------------------------------------------------- load_videos / describe

@@ -89,3 +89,38 @@ def test_evaluate_summary_of_a_perfect_model():
     s = evaluate(Shift(), f, T=4).summary()
     assert s["psnr_db"] > 60 and s["ssim"] == pytest.approx(1.0, abs=1e-4)
     assert s["motion_corr"] == pytest.approx(1.0, abs=1e-4) and s["motion_ratio"] == pytest.approx(1.0, abs=1e-3)
+
+
+class Echo(torch.nn.Module):
+    """A fake predictor: output t is frame t-1 (frame 0 for t=0); needs 2 frames of context."""
+
+    context = 2
+
+    def __init__(self):
+        super().__init__()
+        self.p = torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        return torch.cat([x[:, :1], x[:, :-1]], 1) + self.p
+
+
+def test_reconstruct_gives_a_predictor_past_frames():
+    rng = np.random.default_rng(1)
+    vids = [rng.integers(0, 256, (n, 4, 4), dtype=np.uint8) for n in (9, 5, 12)]
+    f = VideoFrames.from_videos(vids)
+    out = reconstruct(Echo(), f, T=4, batch=3)
+    x = f.frames.float() / 127.5 - 1
+    for s, n in zip(f.starts.tolist(), f.lengths.tolist()):
+        assert torch.equal(out[s], x[s])  # no past at a video's start
+        assert torch.equal(out[s + 1: s + n], x[s: s + n - 1])  # every later frame: the previous frame
+
+
+def test_pixel_errors_average_to_the_frame_mse():
+    from gruae.scoring import pixel_errors
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (5, 3, 8, 8), generator=g, dtype=torch.uint8)
+    y = torch.rand(5, 3, 8, 8, generator=g) * 2 - 1
+    m = pixel_errors(x, y)
+    assert m.shape == (5, 8, 8)
+    assert torch.allclose(m.mean((1, 2)), frame_mse(x, y), atol=1e-6)

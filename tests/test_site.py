@@ -175,3 +175,15 @@ def test_citations_resolve(site):
     for key in ["Cho", "Srivastava", "Hasan", "Chong", "Luo", "Zhao", "Liu", "Gong", "Park", "Tulyakov",
                 "Gorelick", "Mahadevan", "Schlegl", "Zenati", "Chalapathy"]:
         assert key in intro, f"bibliography entry {key} missing from the introduction's references"
+
+
+def test_pages_stay_light(site):
+    sys.path.insert(0, str(ROOT / "tools"))
+    from check_html import heavy_pages
+
+    assert not heavy_pages(site), heavy_pages(site)
+
+
+def test_results_at_a_glance_come_from_the_chapters(site):
+    intro = (site / "book" / "intro.html").read_text()
+    assert "micro AUC" in intro and "PSNR (dB)" in intro, "the intro shows the tables glued by chapters 5 and 6"
