@@ -111,6 +111,8 @@ class ModelConfig:
                 raise DataError(where, f"{name} must be >= 1, got {getattr(self, name)}")
         if self.clip_latent is not None and self.clip_latent < 1:
             raise DataError(where, f"clip_latent must be None or >= 1, got {self.clip_latent}")
+        if self.kind != "single_latent" or self.clip_latent == self.latent:
+            self.clip_latent = None  # no effect on the model: one spelling, so equal models share checkpoints
         if self.init_state not in INIT_STATES:
             raise DataError(where, f"unknown init_state {self.init_state!r}; known: {', '.join(INIT_STATES)}")
 

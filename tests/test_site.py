@@ -48,7 +48,8 @@ def site(tmp_path_factory):
     cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
     cfg["execute"]["cache"] = str(out / "jupyter_cache")  # never share the book profile's cache
     (out / "_config.yml").write_text(yaml.safe_dump(cfg))
-    env = {**os.environ, "GRUAE_PROFILE": "ci", "GRUAE_DATA": str(out / "data")}
+    # `make test` sets GRUAE_DATA: the site build trains the ci models there and nbval's notebook runs load them
+    env = {**os.environ, "GRUAE_PROFILE": "ci", "GRUAE_DATA": os.environ.get("GRUAE_DATA") or str(out / "data")}
     jb = Path(sys.executable).with_name("jupyter-book")
     r = subprocess.run([str(jb), "build", str(ROOT), "--path-output", str(out), "--config", str(out / "_config.yml")],
                        capture_output=True, text=True, env=env, timeout=1200)
