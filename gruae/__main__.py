@@ -87,6 +87,10 @@ def _cmd_score(args: argparse.Namespace) -> None:
           f"(PSNR {scores['psnr'][worst]:.1f} dB); scores: {out}")
 
 
+MODEL_CHOICES = ("gruae", "per_frame", "single_latent", "conv3d", "gru_predict")
+"""``gruae.models.MODEL_KINDS``, spelled out so that ``--help`` does not import torch (a test keeps them equal)."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m gruae``."""
     ap = argparse.ArgumentParser(prog="python -m gruae", description="GRU autoencoder for video reconstruction and anomaly detection.")
@@ -101,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     tr = sub.add_parser("train", help="train a model; resumes from, or loads, the checkpoint of the same run")
     tr.add_argument("--data", default="synthetic:actions", help="synthetic:actions (default), synthetic:scenes, or any path `info` accepts")
-    tr.add_argument("--model", default="gruae", choices=("gruae", "per_frame", "single_latent", "conv3d"))
+    tr.add_argument("--model", default="gruae", choices=MODEL_CHOICES)
     tr.add_argument("--profile", default=None, help="ci, book or seed (default: $GRUAE_PROFILE, else book)")
     tr.add_argument("--steps", type=int, help="override the profile's number of steps")
     tr.add_argument("--batch", type=int, help="override the profile's batch size")

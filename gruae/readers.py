@@ -680,14 +680,19 @@ def _benchmark_clips(root: Path, split: str) -> list[tuple[str, Path, list[Path]
     frames_dir = root / split / "frames"
     if not frames_dir.is_dir():
         raise DataError(root, f"no {split}/frames folder (expected {split}/frames/<clip>/000.jpg ...)")
+    return _clip_folders(frames_dir)
+
+
+def _clip_folders(parent: Path, *, skip_gt: bool = False) -> list[tuple[str, Path, list[Path]]]:
+    """(name, folder, frame files) of every clip folder in ``parent`` (``*_gt`` skipped if asked)."""
     clips = []
-    for folder in (p for p in _visible(frames_dir) if p.is_dir()):
+    for folder in (p for p in _visible(parent) if p.is_dir() and not (skip_gt and p.name.lower().endswith("_gt"))):
         files = _frame_files(folder)
         if not files:
             raise DataError(folder, "empty folder: no frame images found")
         clips.append((folder.name, folder, files))
     if not clips:
-        raise DataError(frames_dir, "empty folder: no clip folders found")
+        raise DataError(parent, "empty folder: no clip folders found")
     return clips
 
 
@@ -853,15 +858,7 @@ def _official_clips(root: Path, split: str) -> list[tuple[str, Path, list[Path]]
     if not split_dir.is_dir():
         raise DataError(root, f"no {name} folder (expected {name}/{name}001/001.tif ..., the official "
                               "UCSD layout)")
-    clips = []
-    for folder in (p for p in _visible(split_dir) if p.is_dir() and not p.name.lower().endswith("_gt")):
-        files = _frame_files(folder)
-        if not files:
-            raise DataError(folder, "empty folder: no frame images found")
-        clips.append((folder.name, folder, files))
-    if not clips:
-        raise DataError(split_dir, "empty folder: no clip folders found")
-    return clips
+    return _clip_folders(split_dir, skip_gt=True)  # TestXXX_gt folders hold pixel masks, not clips
 
 
 def _official_labels(root: Path, split: str, clips: Sequence[tuple[str, Path, list[Path]]]) -> list[np.ndarray] | None:
@@ -1242,6 +1239,16 @@ trusted and its hash recorded in ``SHA256SUMS`` next to the zips (trust on first
 _LOCK_NAME = "SHA256SUMS"
 
 
+def _check_or_record(root: Path, archive: Path, known: str | None, table: str) -> None:
+    """Trust on first use: record the archive's SHA-256 in ``root``'s lock file, or check it against ``known``."""
+    digest = sha256sum(archive)
+    if known is None:
+        _record_lock(root, archive.name, digest)
+    elif digest != known:
+        raise DownloadError(archive, f"SHA-256 {digest} does not match the recorded {known} "
+                                     f"({_LOCK_NAME} or {table}); delete {archive.name} to download it again")
+
+
 def weizmann(root: str | os.PathLike | None = None, *, actions: Sequence[str] | None = None,
              download: bool = False) -> list[Path]:
     """The Weizmann action videos (180x144 AVI, 9 people), downloaded once on request.
@@ -1299,12 +1306,7 @@ def _weizmann_action(root: Path, action: str, download: bool) -> list[Path]:
                                      f"weizmann(download=True) to fetch it from {url}, or copy {archive.name} here")
         fetch(url, archive, sha256=known)
     if archive.is_file():
-        digest = sha256sum(archive)
-        if known is None:
-            _record_lock(root, archive.name, digest)
-        elif digest != known:
-            raise DownloadError(archive, f"SHA-256 {digest} does not match the recorded {known} "
-                                         f"({_LOCK_NAME} or WEIZMANN_SHA256); delete the zip to download it again")
+        _check_or_record(root, archive, known, "WEIZMANN_SHA256")
         if not _avi_files(folder):
             if folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
@@ -1401,12 +1403,7 @@ def ucsd(name: str = "ped2", root: str | os.PathLike | None = None, *, download:
                                             f"to fetch the official archive (about 1 GB, Ped1 and Ped2) from "
                                             f"{UCSD_URL}, or extract {archive.name} under {root}")
         fetch(UCSD_URL, archive, sha256=known)
-    digest = sha256sum(archive)
-    if known is None:
-        _record_lock(root, archive.name, digest)
-    elif digest != known:
-        raise DownloadError(archive, f"SHA-256 {digest} does not match the recorded {known} "
-                                     f"({_LOCK_NAME} or UCSD_SHA256); delete the archive to download it again")
+    _check_or_record(root, archive, known, "UCSD_SHA256")
     if not (extracted.is_dir() and any(extracted.iterdir())):
         if extracted.is_dir():
             extracted.rmdir()

@@ -97,3 +97,10 @@ def test_score_writes_csv_and_rejects_bad_inputs(tmp_path, video_file):
     status, _, err = run_cli("score", ckpt, short, "--out", tmp_path / "y.csv")
     assert status == 2 and "short.mp4" in err and "fewer than the clip length" in err
     assert not (tmp_path / "x.csv").exists() and not (tmp_path / "y.csv").exists()
+
+
+def test_model_choices_are_the_model_kinds():
+    from gruae.__main__ import MODEL_CHOICES
+    from gruae.models import MODEL_KINDS
+
+    assert set(MODEL_CHOICES) == set(MODEL_KINDS)
