@@ -28,7 +28,7 @@ from torch import nn
 
 from .data import VideoFrames
 from .errors import DataError
-from .scoring import frame_mse, pixel_errors, reconstruct
+from .scoring import _unit, frame_mse, pixel_errors, reconstruct
 
 __all__ = ["frame_errors", "error_maps", "relative_errors", "pixel_gaussian", "frame_difference", "pixel_auc", "regularity", "normalize_per_video", "smooth", "roc_auc", "micro_auc", "macro_auc",
            "equal_error_rate", "auc_by_type", "auc_table", "AnomalyReport", "report", "score_video", "write_scores_csv"]
@@ -46,7 +46,7 @@ def frame_errors(model: nn.Module, frames: VideoFrames, T: int, **kw) -> torch.T
     Returns:
         float ``(F,)`` aligned with ``frames.frames``.
     """
-    return frame_mse(reconstruct(model, frames, T, **kw), frames.frames)
+    return error_maps(model, frames, T, **kw).flatten(1).mean(1)  # (F, H, W) -> (F,)
 
 
 def error_maps(model: nn.Module, frames: VideoFrames, T: int, **kw) -> torch.Tensor:
@@ -96,9 +96,9 @@ def pixel_gaussian(train: VideoFrames, test: VideoFrames, *, eps: float = 1e-3) 
     """
     if train.frame_shape != test.frame_shape:
         raise DataError(None, f"train frames {train.frame_shape} and test frames {test.frame_shape} differ in shape")
-    x = train.frames.float().div(255).mean(1)  # (F, H, W) on [0, 1], channels averaged
+    x = _unit(train.frames).mean(1)  # (F, H, W) on [0, 1], channels averaged
     mean, var = x.mean(0), x.var(0)  # (H, W) each
-    y = test.frames.float().div(255).mean(1)  # (F_test, H, W)
+    y = _unit(test.frames).mean(1)  # (F_test, H, W)
     return (y - mean).pow(2) / (var + eps)
 
 
@@ -110,7 +110,7 @@ def frame_difference(frames: VideoFrames) -> torch.Tensor:
     Returns:
         float ``(F, H, W)`` on the ``[0, 1]`` scale.
     """
-    x = frames.frames.float().div(255).mean(1)  # (F, H, W)
+    x = _unit(frames.frames).mean(1)  # (F, H, W) on [0, 1]
     d = torch.zeros_like(x)
     d[1:] = (x[1:] - x[:-1]).pow(2)
     d[frames.starts] = 0  # never across two videos
@@ -280,11 +280,15 @@ def auc_table(scores: dict, labels, lengths: Sequence[int], *, types=None, type_
         r = report(e, labels, lengths, per_video=per_video, sigma=sigma)
         row = {"method": name, "micro AUC": r.micro_auc, "macro AUC": r.macro_auc, "EER": r.eer}
         if types is not None:
-            s = smooth(e, lengths, sigma)
-            s = normalize_per_video(s, lengths) if per_video else s
-            row.update(auc_by_type(s, labels, types, type_names))
+            row.update(auc_by_type(_prepare(e, lengths, per_video, sigma), labels, types, type_names))
         rows.append(row)
     return rows
+
+
+def _prepare(errors, lengths: Sequence[int], per_video: bool, sigma: float) -> np.ndarray:
+    """Scores as measured: smoothed (``sigma`` frames, 0 = not), then min-max normalised per video if asked."""
+    s = smooth(errors, lengths, sigma)
+    return normalize_per_video(s, lengths) if per_video else s
 
 
 @dataclass
@@ -315,9 +319,7 @@ def report(errors, labels, lengths: Sequence[int], *, per_video: bool = True, si
     Returns:
         An :class:`AnomalyReport`.
     """
-    s = smooth(errors, lengths, sigma)
-    if per_video:
-        s = normalize_per_video(s, lengths)
+    s = _prepare(errors, lengths, per_video, sigma)
     return AnomalyReport(micro_auc(s, labels), macro_auc(s, labels, lengths), equal_error_rate(s, labels),
                          "per-video min-max" if per_video else "none", float(sigma))
 
