@@ -1,6 +1,6 @@
 """Frame-level anomaly detection: the book's models against a non-learned baseline.
 
-    python benchmarks/anomaly.py [--profile book] [--steps N] [--models gruae,per_frame,...] [--reuse]
+    python benchmarks/anomaly.py [--profile book] [--steps N] [--models gruae,per_frame,...] [--horizon K] [--reuse]
     python benchmarks/anomaly.py --ucsd ../shared/data/ucsd_ped2_dev [--profile book] [--size 64]
 
 Synthetic (default): trains each model on the normal anomaly scenes of the profile, scores the
@@ -61,6 +61,8 @@ def main() -> None:
     ap.add_argument("--models", default=",".join(KINDS), help=f"comma-separated kinds (default {','.join(KINDS)})")
     ap.add_argument("--ucsd", default=None, metavar="ROOT", help="a UCSD-style benchmark folder instead of the synthetic scenes")
     ap.add_argument("--size", type=int, default=None, help="frame size for --ucsd (default: the profile's)")
+    ap.add_argument("--horizon", type=int, default=None,
+                    help="gru_predict's horizon k: output t decoded from h_{t-k} (default: T // 2; 1 = next frame)")
     ap.add_argument("--sigma", type=float, default=0.0, help="temporal smoothing in frames (default 0: none)")
     ap.add_argument("--reuse", action="store_true", help="load the book's checkpoints under data/ when they exist")
     args = ap.parse_args()
@@ -82,13 +84,13 @@ def main() -> None:
     labels, lengths = te.frame_labels.numpy(), te.lengths.tolist()
     print(f"{data}: {tr.num_videos} training videos ({len(tr)} frames), {te.num_videos} test videos "
           f"({len(te)} frames, {labels.mean():.0%} anomalous); profile={P.name} steps={P.train.steps} "
-          f"batch={P.train.batch} T={T}", flush=True)
+          f"batch={P.train.batch} T={T} horizon={P.model_for('gru_predict', horizon=args.horizon).horizon}", flush=True)
 
     scores = {"baseline": anomaly.pixel_gaussian(tr, te).mean((1, 2)).numpy(),
               "frame_diff": anomaly.frame_difference(te).mean((1, 2)).numpy()}
     tmp = None if args.reuse else tempfile.TemporaryDirectory(prefix="gruae-bench-")
     for kind in kinds:
-        cfg = P.model_for(kind, size=size)
+        cfg = P.model_for(kind, size=size, horizon=args.horizon)  # horizon: gru_predict only
         r = fit(cfg, tr, P.train, name=f"{prefix}-{kind}", root=None if tmp is None else tmp.name, progress=False)
         maps = anomaly.error_maps(r.model, te, T)  # (F, H, W)
         scores[kind] = maps.mean((1, 2)).numpy()

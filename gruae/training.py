@@ -144,10 +144,21 @@ def learning_rate(cfg: TrainConfig, step: int) -> float:
 
 
 # --------------------------------------------------------------------------- checkpoints
+_HASH_IF_SET = ("horizon",)
+"""ModelConfig fields added after run folders existed: they enter a run's identity only when set
+(not None), so the folders and checkpoints of models they do not apply to stay valid."""
+
+
+def _model_identity(cfg: ModelConfig | dict) -> dict:
+    """A ModelConfig (or its dict) as the dict that identifies a run, unset late fields left out."""
+    d = dataclasses.asdict(cfg) if dataclasses.is_dataclass(cfg) else dict(cfg)
+    return {k: v for k, v in d.items() if not (k in _HASH_IF_SET and v is None)}
+
+
 def _config_of(model: nn.Module) -> dict | None:
-    """The model's ModelConfig as a dict, if it has one."""
+    """The model's ModelConfig as an identity dict, if it has one."""
     cfg = getattr(model, "config", None) or getattr(model, "cfg", None)
-    return dataclasses.asdict(cfg) if dataclasses.is_dataclass(cfg) else None
+    return _model_identity(cfg) if dataclasses.is_dataclass(cfg) else None
 
 
 def _fingerprint(frames: VideoFrames) -> str:
@@ -173,7 +184,7 @@ def run_dir_for(name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, data_
         The folder path (not created).
     """
     root = data_dir() if root is None else Path(root)
-    key = json.dumps([dataclasses.asdict(model_cfg), train_cfg.identity(), data_id], sort_keys=True, default=str)
+    key = json.dumps([_model_identity(model_cfg), train_cfg.identity(), data_id], sort_keys=True, default=str)
     return root / "checkpoints" / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
@@ -245,6 +256,8 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> n
 def _model_config_from(d: dict) -> ModelConfig:
     """ModelConfig from a saved dict (lists back to tuples)."""
     d = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+    if d.get("kind") == "gru_predict" and "horizon" not in d:
+        d["horizon"] = 1  # saved before the field existed: those predictors read h_{t-1}
     known = {f.name for f in dataclasses.fields(ModelConfig)}
     return ModelConfig(**{k: v for k, v in d.items() if k in known})
 
@@ -342,6 +355,9 @@ def _train(model, frames, cfg, device, run_dir, resume, progress, callback) -> T
     if run_dir is not None and resume and (run_dir / CHECKPOINT).exists():
         ckpt = load_checkpoint(run_dir / CHECKPOINT)
         saved = {k: ckpt.get(k) for k in ident}
+        if isinstance(saved["model_config"], dict):  # as load_model reads it: older checkpoints compare equal
+            with contextlib.suppress(Exception):
+                saved["model_config"] = _model_identity(_model_config_from(saved["model_config"]))
         if json.loads(json.dumps(saved, default=str)) != json.loads(json.dumps(ident, default=str)):
             raise CheckpointError(run_dir / CHECKPOINT, "checkpoint belongs to another model or configuration; "
                                   "use another run folder or delete it")

@@ -46,6 +46,7 @@ def test_ucsd_style_root(tmp_path):
     gt = np.empty((1, 2), dtype=object)
     gt[0, 0], gt[0, 1] = np.array([[5], [12]]), np.array([[1], [8]])
     savemat(root / "ped2.mat", {"gt": gt})
-    kv, out = run("--ucsd", str(root), "--models", "per_frame", tmp_path=tmp_path)
+    kv, out = run("--ucsd", str(root), "--models", "per_frame,gru_predict", "--horizon", "2", tmp_path=tmp_path)
     assert kv["data"] == "ped2" and 0.0 <= float(kv["per_frame_micro_auc"]) <= 1.0
+    assert 0.0 <= float(kv["gru_predict_micro_auc"]) <= 1.0 and "horizon=2" in out
     assert "2 test videos (40 frames" in out

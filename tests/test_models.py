@@ -235,14 +235,30 @@ def test_import_changes_no_global_state():
     assert torch.equal(after[0], before[0]) and after[1:] == before[1:]
 
 
-def test_predictor_never_sees_the_frame_it_outputs():
-    cfg = tiny("gru_predict", frames=6)
+@pytest.mark.parametrize("horizon", [1, None, 5])
+def test_predictor_never_sees_the_frame_it_outputs(horizon):
+    cfg = tiny("gru_predict", frames=6, horizon=horizon)
+    k = cfg.horizon
+    assert k == (3 if horizon is None else horizon)  # None -> frames // 2
     m = build_model(cfg).eval()
     x = clip(cfg)
     y = m(x)
+    j = 6 - k - 1  # change frames j.. only: outputs 0..j+k-1 must not move, the last one must
     x2 = x.clone()
-    x2[:, 3:] = torch.rand_like(x2[:, 3:])  # change frames 3.. only
+    x2[:, j:] = torch.rand_like(x2[:, j:])
     y2 = m(x2)
-    assert torch.equal(y[:, :4], y2[:, :4]), "outputs 0..3 depend on frames 0..2 only"
-    assert not torch.equal(y[:, 4:], y2[:, 4:])
-    assert m.context == 3 and build_model(tiny("gruae")).context == 0
+    assert torch.equal(y[:, :j + k], y2[:, :j + k]), f"outputs 0..{j + k - 1} depend on frames 0..{j - 1} only"
+    assert not torch.equal(y[:, j + k:], y2[:, j + k:])
+    assert m.context == max(k, 3) and build_model(tiny("gruae")).context == 0
+
+
+def test_horizon_is_checked_and_has_one_spelling():
+    for bad in (0, 6, 7):
+        with pytest.raises(ValueError, match="horizon"):
+            tiny("gru_predict", frames=6, horizon=bad)
+    assert tiny("gruae", horizon=3).horizon is None  # no effect on other models: one spelling
+    assert tiny("gruae", horizon=3) == tiny("gruae")
+    assert tiny("gruae").replace(kind="gru_predict").horizon == 2  # frames 4 // 2
+    m = build_model(tiny("gru_predict", horizon=2))
+    with pytest.raises(ValueError, match="too short for horizon 2"):
+        m(clip(m.cfg, frames=2))

@@ -147,6 +147,30 @@ def test_fit_names_run_by_config_and_reuses_it(frames, tmp_path):
         "t", MODEL, TrainConfig(**{**CFG.__dict__, "log_every": 3}), "x", tmp_path)
 
 
+def test_late_config_fields_keep_older_runs_valid(frames, tmp_path):
+    """`horizon` came after run folders existed: models it does not apply to keep their folders and
+    checkpoints, and a predictor saved before it loads as what it was (next-frame, horizon 1)."""
+    import dataclasses
+    import hashlib
+    import json
+
+    older = {k: v for k, v in dataclasses.asdict(MODEL).items() if k != "horizon"}
+    key = json.dumps([older, CFG.identity(), "x"], sort_keys=True, default=str)
+    assert run_dir_for("t", MODEL, CFG, "x", tmp_path).name == f"t-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+    pred = MODEL.replace(kind="gru_predict")
+    assert run_dir_for("t", pred, CFG, "x", tmp_path) != run_dir_for("t", pred.replace(horizon=1), CFG, "x", tmp_path)
+
+    r = train(pred.replace(horizon=1), frames, CFG, run_dir=tmp_path / "p", progress=False)
+    ckpt = load_checkpoint(tmp_path / "p")
+    del ckpt["model_config"]["horizon"]  # as written before the field existed
+    torch.save(ckpt, tmp_path / "p" / "checkpoint.pt")
+    old = load_model(tmp_path / "p")
+    assert old.horizon == 1 and same(weights(old), weights(r.model))
+    assert train(pred.replace(horizon=1), frames, CFG, run_dir=tmp_path / "p", progress=False).seconds == 0
+    with pytest.raises(CheckpointError):  # the default horizon (2 here) is another model
+        train(pred, frames, CFG, run_dir=tmp_path / "p", progress=False)
+
+
 def test_short_videos_are_named(tmp_path):
     f = VideoFrames.from_videos([np.zeros((3, 16, 16), np.uint8)], ["tiny.avi"])
     from gruae.errors import DataError
