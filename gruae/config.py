@@ -7,8 +7,9 @@ Every notebook names its profile in its first configuration cell::
 =========  ==================================================================================
 ``ci``     every notebook finishes in seconds on a CPU (tiny model, a few dozen steps); the
            numbers it prints are real but meaningless: it only proves the code runs
-``book``   the default: converged results on the synthetic data on a 2-core CPU, inside the
-           ``make book`` budget (about 10 minutes for the whole book)
+``book``   the default: a small model trained for about a minute per model on a 2-core CPU, so
+           the whole book builds in minutes; real results, but not converged ones (``seed``
+           trains the article's model for 10,000 steps)
 ``seed``   the article's settings (its model, batch 16, T=16, 64x64, Adam 1e-4 with weight
            decay 1e-5, 10,000 iterations): meant for a GPU
 =========  ==================================================================================
@@ -57,9 +58,12 @@ PROFILES: dict[str, Profile] = {
     "book": Profile(
         name="book", size=64, video_frames=32, train_videos=200, test_videos=40,
         scene_frames=120, scene_train_videos=40, scene_test_videos=20,
-        model=ModelConfig(size=64, widths=(8, 16, 32, 64, 128), latent=64, hidden=128, frames=16),
-        train=TrainConfig(steps=600, batch=8, frames=16, lr=3e-3, warmup=40, log_every=20,
-                          checkpoint_every=200, snapshot_at=(0, 100, 300, 600)),
+        # three convs (16x16 feature map before the Linear) and T = 8 with 1,200 steps: measured
+        # against five convs and T = 16 with 600 steps on the same CPU, +1.0 dB on held-out actions,
+        # +0.02 to +0.06 AUC on the scenes, 25-30 % less training time per model
+        model=ModelConfig(size=64, widths=(8, 16, 32), latent=64, hidden=128, frames=8),
+        train=TrainConfig(steps=1200, batch=8, frames=8, lr=3e-3, warmup=80, log_every=20,
+                          checkpoint_every=400, snapshot_at=(0, 200, 600, 1200)),
     ),
     "seed": Profile(
         name="seed", size=64, video_frames=64, train_videos=500, test_videos=100,
