@@ -323,8 +323,9 @@ class GRUPredictor(GRUAE):
     predict it from the past. Motion that the training videos never showed (someone running
     among walkers, someone jumping on the spot) then costs error even when every single frame
     looks normal. ``horizon = 1`` is next-frame prediction, close to copying since consecutive
-    frames differ little; the default, ``frames // 2``, predicts half a clip ahead, and scored best
-    of 1, 4 and 8 on the synthetic scenes (``benchmarks/anomaly.py --horizon K`` measures any).
+    frames differ little; the default, ``frames // 2``, predicts half a clip ahead (with T = 16 on
+    the synthetic scenes, k = 8 scored best of 1, 4 and 8; ``benchmarks/anomaly.py --horizon K``
+    measures any).
     Trained with the same loss as every model here: ``MSE(model(x), x)``.
 
     The first outputs of a clip have little or no past: scoring ignores the first
