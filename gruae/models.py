@@ -335,8 +335,12 @@ class GRUPredictor(GRUAE):
 
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)
-        self.horizon = cfg.horizon  # output t reads h_{t - horizon}
-        self.context = max(self.horizon, cfg.frames // 2)  # outputs with less past than this are not scored
+        self.context = max(cfg.horizon, cfg.frames // 2)  # outputs with less past than this are not scored
+
+    @property
+    def horizon(self) -> int:
+        """k: output t reads h_{t-k} (``cfg.horizon``)."""
+        return self.cfg.horizon
 
     def temporal(self, z: torch.Tensor) -> torch.Tensor:
         """GRU states shifted by ``horizon``: z (B, T, latent) -> (h_0, .., h_0, h[0], .., h[T-1-k]) (B, T, hidden)."""

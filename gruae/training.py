@@ -356,7 +356,7 @@ def _train(model, frames, cfg, device, run_dir, resume, progress, callback) -> T
         ckpt = load_checkpoint(run_dir / CHECKPOINT)
         saved = {k: ckpt.get(k) for k in ident}
         if isinstance(saved["model_config"], dict):  # as load_model reads it: older checkpoints compare equal
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(TypeError, ValueError):  # unreadable: compared as saved, so refused
                 saved["model_config"] = _model_identity(_model_config_from(saved["model_config"]))
         if json.loads(json.dumps(saved, default=str)) != json.loads(json.dumps(ident, default=str)):
             raise CheckpointError(run_dir / CHECKPOINT, "checkpoint belongs to another model or configuration; "
