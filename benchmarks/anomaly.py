@@ -67,7 +67,7 @@ def main() -> None:
     ap.add_argument("--reuse", action="store_true", help="load the book's checkpoints under data/ when they exist")
     args = ap.parse_args()
     P = gruae.profile(args.profile, **({"steps": args.steps} if args.steps else {}))
-    T = P.train.frames
+    T = P.clip_frames
     kinds = [k for k in args.models.split(",") if k]
     t0 = time.perf_counter()
     if args.ucsd:
@@ -92,9 +92,9 @@ def main() -> None:
     for kind in kinds:
         cfg = P.model_for(kind, size=size, horizon=args.horizon)  # horizon: gru_predict only
         r = fit(cfg, tr, P.train, name=f"{prefix}-{kind}", root=None if tmp is None else tmp.name, progress=False)
-        maps = anomaly.error_maps(r.model, te, T)  # (F, H, W)
+        maps = anomaly.error_maps(r.model, te)  # (F, H, W)
         scores[kind] = maps.mean((1, 2)).numpy()
-        usual = anomaly.error_maps(r.model, normal, T)  # the model's usual error per pixel, normal videos
+        usual = anomaly.error_maps(r.model, normal)  # the model's usual error per pixel, normal videos
         scores[f"{kind}_rel"] = anomaly.relative_errors(maps, usual).mean((1, 2)).numpy()
         print(f"  {kind:<14} trained {r.seconds:6.1f} s", flush=True)
 

@@ -34,7 +34,7 @@ def main() -> None:
     args = ap.parse_args()
     P = gruae.profile(args.profile, **({"steps": args.steps} if args.steps else {}))
     tr, te = datasets.actions(P, "train"), datasets.actions(P, "test")
-    T = P.train.frames
+    T = P.clip_frames
     kinds = {"gruae": P.model, "single_latent": P.model_for("single_latent"),
              "per_frame": P.model_for("per_frame"), "conv3d": P.model_for("conv3d")}
     tmp = None if args.reuse else tempfile.TemporaryDirectory(prefix="gruae-bench-")
@@ -42,7 +42,7 @@ def main() -> None:
     t_all = time.perf_counter()
     for kind, cfg in kinds.items():
         r = fit(cfg, tr, P.train, name=kind, root=None if tmp is None else tmp.name, progress=False)
-        s = evaluate(r.model, te, T).summary()
+        s = evaluate(r.model, te).summary()
         rows[kind] = {"params": count_parameters(r.model), "train_s": r.seconds, **s}
         print(f"  {kind:<14} {rows[kind]['params']:>10,} params  {r.seconds:7.1f} s  "
               f"PSNR {s['psnr_db']:6.2f} dB  SSIM {s['ssim']:.3f}  motion corr {s['motion_corr']:.2f}  motion ratio {s['motion_ratio']:.2f}", flush=True)

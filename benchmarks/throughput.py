@@ -4,6 +4,7 @@
     python benchmarks/throughput.py --iters 10           # CI-friendly
     python benchmarks/throughput.py --model book         # the book profile's small model (B=8)
     python benchmarks/throughput.py --device cuda --check-loss   # the GPU session's run
+    python benchmarks/throughput.py --model book --profile       # where one step's time goes
 
 Two ways to train the same model (``--model article``: :data:`gruae.models.ARTICLE`, 4.5 M
 parameters; ``book``: ``gruae.profile("book").model``) for ``--iters`` iterations:
@@ -19,7 +20,10 @@ parameters; ``book``: ``gruae.profile("book").model``) for ``--iters`` iteration
     loss every iteration; it also redraws a loss plot every iteration, which is left out here).
 (b) **gruae's trainer**, :func:`gruae.training.train` with the same model, B, T, optimiser and
     constant learning rate: all frames in one uint8 tensor on the device, clips gathered by index,
-    bf16 autocast and channels-last (its defaults), a fused Adam on CUDA.
+    a fused Adam on CUDA; timed twice: in float32 eager with the contiguous layout, and with its
+    defaults (``amp="auto"``: the precision and layout :mod:`gruae.devices` picks for this machine,
+    so the ratio ``auto_vs_fp32`` shows that the choice is never slower than float32); on CUDA (or
+    with ``--compile compile|graph``) a fourth time compiled, ``graph`` replaying CUDA graphs.
 
 The data is the same for both: ``gruae.synthetic.make_actions`` rendered at ``--source-size``
 (default 128x128, so the article's path really resizes, as it did on its camera-sized videos).
@@ -37,16 +41,15 @@ one device synchronisation at the end. (b) is ONE ``train`` call of ``warmup + i
 the callback stamps the time there, so the rate is ``iters / (t[warmup + iters] - t[warmup])``.
 (``TrainResult.seconds``, which includes the warm-up steps, is shown too.)
 
-On CUDA (or with ``--fp32`` anywhere) a third row trains with gruae's loop in float32 eager
-(``amp="off"``, ``channels_last=False``, no compile; the fused Adam stays on CUDA): device-resident
-data without bf16 and channels-last.
 ``--check-loss`` trains ``--check-steps`` (default 2,000) steps with the fast path and with
 float32 eager from the same seed, and float32 eager once more from another seed to measure the
 run-to-run noise; it passes when the fast path's final loss (mean of the last tenth of the
 run) lies within ``max(2 x noise, 5 %)`` of float32 eager's.
 
-Output: a table, then as the last line ``seed_its=X gruae_its=Y ratio=Z device=NAME`` (ratio =
-gruae / seed; more keys follow when the fp32 row or the loss check ran).
+``--profile`` prints a ``torch.profiler`` table of one step of the default path.
+
+Output: a table, then as the last line ``seed_its=A fp32_its=B gruae_its=C ratio=C/A
+auto_vs_fp32=C/B precision=P device=NAME`` (more keys when the compiled row or the loss check ran).
 """
 
 from __future__ import annotations
@@ -54,7 +57,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
-import platform
 import sys
 import time
 from dataclasses import dataclass
@@ -71,7 +73,8 @@ from gruae.data import VideoFrames  # noqa: E402
 from gruae.models import ModelConfig, build_model, count_parameters  # noqa: E402
 from gruae.readers import resize  # noqa: E402
 from gruae.synthetic import make_actions  # noqa: E402
-from gruae.training import TrainConfig, resolve_device, train  # noqa: E402
+from gruae.devices import channels_last_helps, choose_precision, describe_device, resolve_device  # noqa: E402
+from gruae.training import TrainConfig, train  # noqa: E402
 
 MODELS = {"article": "seed", "book": "book", "ci": "ci"}  # --model -> the profile it comes from
 LR, WEIGHT_DECAY = 1e-4, 1e-5  # the article's Adam
@@ -99,7 +102,7 @@ def make_sources(n_videos: int, video_frames: int, source_size: int, size: int, 
     Returns:
         :class:`Sources`.
     """
-    grey, _ = make_actions(n_videos, seed=seed, size=source_size, frames=video_frames)  # (N, F, S, S) uint8
+    grey, _ = make_actions(n_videos, seed=seed, size=source_size, video_frames=video_frames)  # (N, F, S, S) uint8
     article = [np.ascontiguousarray(np.broadcast_to(v[None], (3,) + v.shape)) for v in grey]  # (3, F, S, S)
     small = resize(grey.reshape(-1, source_size, source_size), size)  # (N*F, size, size), once
     frames = VideoFrames.from_videos(small.reshape(n_videos, video_frames, size, size))
@@ -237,9 +240,9 @@ def data_rate(videos: list[np.ndarray], batch: int, T: int, size: int, iters: in
 
 
 # --------------------------------------------------------------------------- (b) gruae's trainer
-def train_config(batch: int, T: int, device: str, **changes) -> TrainConfig:
+def train_config(batch: int, device: str, **changes) -> TrainConfig:
     """gruae's TrainConfig for the article's settings (constant lr 1e-4, weight decay 1e-5)."""
-    base = TrainConfig(steps=1, batch=batch, frames=T, lr=LR, weight_decay=WEIGHT_DECAY, schedule="constant",
+    base = TrainConfig(steps=1, batch=batch, lr=LR, weight_decay=WEIGHT_DECAY, schedule="constant",
                        warmup=0, checkpoint_every=0, device=device)
     return dataclasses.replace(base, **changes)
 
@@ -286,7 +289,7 @@ def check_loss(model_cfg: ModelConfig, frames: VideoFrames, cfg: TrainConfig, st
     """
     log = max(1, steps // 100)
     base = dataclasses.replace(cfg, steps=steps, log_every=log)
-    eager = dataclasses.replace(base, amp="off", channels_last=False, compile=False)
+    eager = dataclasses.replace(base, amp="off", channels_last=False, compile="off")
     fast = _tail_loss(train(model_cfg, frames, base, progress=False).losses)
     ref = _tail_loss(train(model_cfg, frames, eager, progress=False).losses)
     other = _tail_loss(train(model_cfg, frames, dataclasses.replace(eager, seed=eager.seed + 1), progress=False).losses)
@@ -304,12 +307,25 @@ def device_name(device: torch.device) -> str:
     return device.type
 
 
+def profile_step(model_cfg: ModelConfig, frames: VideoFrames, cfg: TrainConfig, rows: int = 15) -> str:
+    """A ``torch.profiler`` table of one training step (after two warm-up steps), by self time."""
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cfg.device.startswith("cuda") else [])
+    schedule = torch.profiler.schedule(wait=1, warmup=1, active=1, repeat=1)  # the third step is recorded
+    with profile(activities=activities, schedule=schedule) as prof:
+        train(model_cfg, frames, dataclasses.replace(cfg, steps=4, log_every=1), progress=False,
+              callback=lambda step, loss: prof.step())
+    key = "self_cuda_time_total" if ProfilerActivity.CUDA in activities else "self_cpu_time_total"
+    return prof.key_averages().table(sort_by=key, row_limit=rows)
+
+
 def main(argv: list[str] | None = None) -> dict:
     """Run the benchmark; print the table and the key=value line.
 
     Returns:
-        ``{"seed_its", "gruae_its", "ratio", "device"}`` (plus ``"fp32_its"`` and ``"loss_check"``
-        when they ran).
+        ``{"seed_its", "fp32_its", "gruae_its", "ratio", "auto_vs_fp32", "precision", "device"}``
+        (plus ``"compiled_its"`` and ``"loss_check"`` when they ran).
     """
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -321,13 +337,14 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--model", choices=list(MODELS), default="article",
                     help="article (the article's model, B=16, T=16), book (the book profile's), ci (tiny)")
     ap.add_argument("--batch", type=int, default=None, help="B (default: 16 for article, the profile's for book and ci)")
-    ap.add_argument("--frames", type=int, default=None, help="T (default: the profile's, 16 for article and book)")
+    ap.add_argument("--frames", type=int, default=None, help="T (default: the model's clip length)")
     ap.add_argument("--videos", type=int, default=40, help="synthetic videos (default 40)")
     ap.add_argument("--video-frames", type=int, default=48, help="frames per video (default 48)")
     ap.add_argument("--source-size", type=int, default=128, help="rendered frame size (default 128: the article path resizes)")
     ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
-    ap.add_argument("--compile", action="store_true", help="gruae's trainer with torch.compile")
-    ap.add_argument("--fp32", action="store_true", help="also time gruae's loop in float32 eager (always on CUDA)")
+    ap.add_argument("--compile", choices=("compile", "graph"), default=None,
+                    help="also time gruae's loop compiled (torch.compile) or graphed (CUDA graphs; default on CUDA)")
+    ap.add_argument("--profile", action="store_true", help="print a torch.profiler summary of one step of the auto path")
     ap.add_argument("--check-loss", action="store_true", help="fast path vs float32 eager loss after --check-steps")
     ap.add_argument("--check-steps", type=int, default=2000, help="steps of the loss check (default 2000)")
     args = ap.parse_args(argv)
@@ -340,34 +357,35 @@ def main(argv: list[str] | None = None) -> dict:
     seed_iters = args.seed_iters or (min(iters, 500) if cuda else iters)
     warmup = args.warmup if args.warmup is not None else (50 if cuda else 3)
     P = gruae.profile(MODELS[args.model])
-    model_cfg = P.model
+    model_cfg = P.model if args.frames is None else P.model.replace(clip_frames=args.frames)
     batch = args.batch or (16 if args.model == "article" else P.train.batch)
-    T = args.frames or P.train.frames
-    size = model_cfg.size
+    T, size = model_cfg.clip_frames, model_cfg.size
 
     t = time.perf_counter()
     src = make_sources(args.videos, args.video_frames, args.source_size, size)
     render_s = time.perf_counter() - t
-    cfg = train_config(batch, T, str(device), compile=args.compile)
+    auto = train_config(batch, str(device))  # amp="auto", channels_last=None: gruae's defaults
+    precision = choose_precision(device, auto.amp)
+    layout = "channels-last" if channels_last_helps(device, precision) else "contiguous"
 
     seed = article_rate(model_cfg, src.article, batch, T, seed_iters, warmup, device)
     data_its = data_rate(src.article, batch, T, size, max(2, min(seed_iters, 20)))
-    fast = gruae_rate(model_cfg, src.frames, cfg, iters, warmup)
-    amp = cfg.amp if cfg.amp != "auto" else ("auto: bf16" if device.type in ("cuda", "cpu") else "auto: off")
+    fp32 = gruae_rate(model_cfg, src.frames, dataclasses.replace(auto, amp="off", channels_last=False), iters, warmup)
+    fast = gruae_rate(model_cfg, src.frames, auto, iters, warmup)
     rows = [("article: PIL per frame, fp32 eager", seed, f"data path alone {data_its:.1f} batches/s, "
                                                           f"{seed.data_s / seed.seconds:.0%} of the time in data"),
-            (f"gruae.train (amp {amp}, channels-last{', compile' if cfg.compile else ''})", fast,
-             f"TrainResult.seconds {fast.total_s:.1f} s incl. {warmup} warm-up steps")]
-    fp32 = None
-    if cuda or args.fp32:
-        fp32 = gruae_rate(model_cfg, src.frames, dataclasses.replace(cfg, amp="off", channels_last=False, compile=False),
-                          iters, warmup)
-        rows.append(("gruae.train fp32 eager (device-resident data)", fp32,
-                     f"TrainResult.seconds {fp32.total_s:.1f} s incl. {warmup} warm-up steps"))
+            ("gruae.train fp32 eager", fp32, "device-resident uint8 frames, float32, contiguous"),
+            (f"gruae.train auto: {precision}, {layout}", fast, "the default (gruae.devices.choose_precision)")]
+    how = args.compile or ("graph" if cuda else None)
+    compiled = None
+    if how:
+        compiled = gruae_rate(model_cfg, src.frames, dataclasses.replace(auto, compile=how), iters, warmup)
+        rows.append((f"gruae.train auto + {how}", compiled, "torch.compile" + (
+            ' mode="reduce-overhead" (CUDA graphs)' if how == "graph" else "")))
 
     name = device_name(device)
     threads = f", {torch.get_num_threads()} threads" if device.type == "cpu" else ""
-    print(f"training throughput on {name}{threads} ({platform.processor() or platform.machine()}), torch {torch.__version__}")
+    print(f"training throughput on {describe_device(device)}{threads}, torch {torch.__version__}")
     print(f"model {args.model} ({count_parameters(build_model(model_cfg)):,} parameters, widths {model_cfg.widths}), "
           f"B={batch}, T={T}, {size}x{size}")
     print(f"data: {args.videos} synthetic action videos x {args.video_frames} frames rendered at "
@@ -377,21 +395,26 @@ def main(argv: list[str] | None = None) -> dict:
     for label, r, note in rows:
         print(f"{label:<48} {r.iters:>6} {r.seconds:>8.2f} {r.its:>8.2f} {r.loss:>8.4f}  {note}")
     ratio = fast.its / seed.its
-    print(f"gruae / article: {ratio:.2f}x" + (f"; fp32 eager / article: {fp32.its / seed.its:.2f}x" if fp32 else ""))
-    out = {"seed_its": seed.its, "gruae_its": fast.its, "ratio": ratio, "device": name}
+    print(f"gruae auto / article: {ratio:.2f}x; auto / fp32 eager: {fast.its / fp32.its:.2f}x"
+          + (f"; {how} / article: {compiled.its / seed.its:.2f}x" if compiled else ""))
+    out = {"seed_its": seed.its, "fp32_its": fp32.its, "gruae_its": fast.its, "ratio": ratio,
+           "auto_vs_fp32": fast.its / fp32.its, "precision": precision, "device": name}
     extra = ""
-    if fp32 is not None:
-        out["fp32_its"] = fp32.its
-        extra += f" fp32_its={fp32.its:.2f}"
+    if compiled is not None:
+        out["compiled_its"] = compiled.its
+        extra += f" {how}_its={compiled.its:.2f}"
     if args.check_loss:
-        c = check_loss(model_cfg, src.frames, cfg, args.check_steps)
+        c = check_loss(model_cfg, src.frames, dataclasses.replace(auto, compile=how or "off"), args.check_steps)
         print(f"loss after {args.check_steps} steps (mean of the last tenth): fast path {c['fast']:.5f}, "
               f"fp32 eager {c['fp32']:.5f}, fp32 eager other seed {c['fp32_other_seed']:.5f}; "
               f"|fast - fp32| = {abs(c['fast'] - c['fp32']):.5f}, tolerance {c['tolerance']:.5f}: "
               f"{'within noise' if c['ok'] else 'OUTSIDE noise'}")
         out["loss_check"] = "pass" if c["ok"] else "fail"
         extra += f" loss_check={out['loss_check']}"
-    print(f"seed_its={seed.its:.2f} gruae_its={fast.its:.2f} ratio={ratio:.2f} device={name}{extra}")
+    if args.profile:
+        print(profile_step(model_cfg, src.frames, auto))
+    print(f"seed_its={seed.its:.2f} fp32_its={fp32.its:.2f} gruae_its={fast.its:.2f} ratio={ratio:.2f} "
+          f"auto_vs_fp32={fast.its / fp32.its:.2f} precision={precision} device={name}{extra}")
     return out
 
 

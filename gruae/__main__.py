@@ -47,7 +47,7 @@ def _load_training_frames(args: argparse.Namespace, p):
     from .readers import load_videos
 
     v = load_videos(args.data, gray=True, size=p.size, frame_size=args.frame_size, split="training")
-    return VideoFrames.from_videos(v.videos, v.names, min_frames=p.train.frames)
+    return VideoFrames.from_videos(v.videos, v.names, min_frames=p.clip_frames)
 
 
 def _cmd_train(args: argparse.Namespace) -> None:

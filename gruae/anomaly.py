@@ -28,31 +28,31 @@ from torch import nn
 
 from .data import VideoFrames
 from .errors import DataError
+from .models import clip_frames_of
 from .scoring import _unit, frame_mse, pixel_errors, reconstruct
 
 __all__ = ["frame_errors", "error_maps", "relative_errors", "pixel_gaussian", "frame_difference", "pixel_auc", "regularity", "normalize_per_video", "smooth", "roc_auc", "micro_auc", "macro_auc",
            "equal_error_rate", "auc_by_type", "auc_table", "AnomalyReport", "report", "score_video", "write_scores_csv"]
 
 
-def frame_errors(model: nn.Module, frames: VideoFrames, T: int, **kw) -> torch.Tensor:
+def frame_errors(model: nn.Module, frames: VideoFrames, **kw) -> torch.Tensor:
     """Per-frame reconstruction error (MSE on the ``[0, 1]`` scale) of every frame.
 
     Args:
         model: a clip model.
         frames: the videos to score.
-        T: clip length.
         **kw: passed to :func:`gruae.scoring.reconstruct`.
 
     Returns:
-        float ``(F,)`` aligned with ``frames.frames``.
+        float ``(F,)`` aligned with ``frames.pixels``.
     """
-    return error_maps(model, frames, T, **kw).flatten(1).mean(1)  # (F, H, W) -> (F,)
+    return error_maps(model, frames, **kw).flatten(1).mean(1)  # (F, H, W) -> (F,)
 
 
-def error_maps(model: nn.Module, frames: VideoFrames, T: int, **kw) -> torch.Tensor:
+def error_maps(model: nn.Module, frames: VideoFrames, **kw) -> torch.Tensor:
     """Per-pixel reconstruction error of every frame: float ``(F, H, W)``; its frame mean is
     :func:`frame_errors`. ``**kw`` goes to :func:`gruae.scoring.reconstruct`."""
-    return pixel_errors(reconstruct(model, frames, T, **kw), frames.frames)
+    return pixel_errors(reconstruct(model, frames, **kw), frames.pixels)
 
 
 def relative_errors(maps, normal_maps, *, eps: float = 1e-3) -> torch.Tensor:
@@ -96,9 +96,9 @@ def pixel_gaussian(train: VideoFrames, test: VideoFrames, *, eps: float = 1e-3) 
     """
     if train.frame_shape != test.frame_shape:
         raise DataError(None, f"train frames {train.frame_shape} and test frames {test.frame_shape} differ in shape")
-    x = _unit(train.frames).mean(1)  # (F, H, W) on [0, 1], channels averaged
+    x = _unit(train.pixels).mean(1)  # (F, H, W) on [0, 1], channels averaged
     mean, var = x.mean(0), x.var(0)  # (H, W) each
-    y = _unit(test.frames).mean(1)  # (F_test, H, W)
+    y = _unit(test.pixels).mean(1)  # (F_test, H, W)
     return (y - mean).pow(2) / (var + eps)
 
 
@@ -110,7 +110,7 @@ def frame_difference(frames: VideoFrames) -> torch.Tensor:
     Returns:
         float ``(F, H, W)`` on the ``[0, 1]`` scale.
     """
-    x = _unit(frames.frames).mean(1)  # (F, H, W) on [0, 1]
+    x = _unit(frames.pixels).mean(1)  # (F, H, W) on [0, 1]
     d = torch.zeros_like(x)
     d[1:] = (x[1:] - x[:-1]).pow(2)
     d[frames.starts] = 0  # never across two videos
@@ -325,14 +325,13 @@ def report(errors, labels, lengths: Sequence[int], *, per_video: bool = True, si
 
 
 @torch.no_grad()
-def score_video(model: nn.Module, video, T: int | None = None, *, name: str = "video", batch: int = 32) -> dict[str, np.ndarray]:
+def score_video(model: nn.Module, video, *, name: str = "video", batch: int = 32) -> dict[str, np.ndarray]:
     """Per-frame anomaly scores of one video with a trained model.
 
     Args:
         model: a trained clip model (its ``cfg`` gives frame size, channels and T).
         video: uint8 ``(T_v, H, W)`` (or with channels) at the model's frame size, e.g. from
             ``gruae.readers.read_video(path, gray=True, size=model.cfg.size)``.
-        T: clip length (default: the model's ``cfg.frames``).
         name: the video's name, for error messages.
         batch: windows per forward pass.
 
@@ -343,15 +342,12 @@ def score_video(model: nn.Module, video, T: int | None = None, *, name: str = "v
         DataError: the video is shorter than T or its frames do not match the model.
     """
     cfg = getattr(model, "cfg", None)
-    T = T or (cfg.frames if cfg is not None else None)
-    if T is None:
-        raise DataError(name, "clip length T unknown: pass T")
-    frames = VideoFrames.from_videos([video], [name], min_frames=T)
+    frames = VideoFrames.from_videos([video], [name], min_frames=clip_frames_of(model))
     if cfg is not None and frames.frame_shape != (cfg.channels, cfg.size, cfg.size):
         raise DataError(name, f"frames of (C, H, W) = {frames.frame_shape}, but the model expects "
                               f"{(cfg.channels, cfg.size, cfg.size)}: read it with gray=True, size={cfg.size}")
-    recon = reconstruct(model, frames, T, batch=batch)
-    mse = frame_mse(recon, frames.frames).numpy()
+    recon = reconstruct(model, frames, batch=batch)
+    mse = frame_mse(recon, frames.pixels).numpy()
     psnr = -10 * np.log10(np.maximum(mse, 1e-10))  # as frame_psnr, from the MSE already computed
     return {"mse": mse, "psnr": psnr, "regularity": regularity(mse, [len(mse)])}
 

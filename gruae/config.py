@@ -3,6 +3,7 @@
 Every notebook names its profile in its first configuration cell::
 
     P = gruae.profile()          # GRUAE_PROFILE from the environment, default "book"
+    T = P.clip_frames            # the clip length: the model's, the one place it is set
 
 =========  ==================================================================================
 ``ci``     every notebook finishes in seconds on a CPU (tiny model, a few dozen steps); the
@@ -10,14 +11,16 @@ Every notebook names its profile in its first configuration cell::
 ``book``   the default: a small model trained for about a minute per model on a 2-core CPU, so
            the whole book builds in minutes; real results, but not converged ones (``seed``
            trains the article's model for 10,000 steps)
-``seed``   the article's settings (its model, batch 16, T=16, 64x64, Adam 1e-4 with weight
-           decay 1e-5, 10,000 iterations): meant for a GPU
+``article`` the article's settings (its model, batch 16, T=16, 64x64, Adam 1e-4 with weight
+           decay 1e-5, 10,000 iterations): meant for a GPU. Its old name ``seed`` still works
+           for one release, with a deprecation warning
 =========  ==================================================================================
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, replace
 
 from .errors import DataError
@@ -31,16 +34,25 @@ __all__ = ["Profile", "PROFILES", "profile"]
 class Profile:
     """Sizes of data, model and training for one way of running the book."""
 
-    name: str  # "ci", "book" or "seed"
-    size: int  # frame height = width in pixels
+    name: str  # "ci", "book" or "article"
     video_frames: int  # frames per synthetic action video
     train_videos: int  # synthetic action videos to train on
     test_videos: int  # held-out synthetic action videos (evaluation only)
     scene_frames: int  # frames per synthetic anomaly-scene video
     scene_train_videos: int  # normal scenes to train the anomaly detectors on
     scene_test_videos: int  # test scenes (normal, then anomalies enter)
-    model: ModelConfig  # the GRU-AE; the other models are `model.replace(kind=...)`
-    train: TrainConfig  # the training run (steps, batch, T, learning rate...)
+    model: ModelConfig  # the GRU-AE (frame size, clip length T...); the other models are `model_for(kind)`
+    train: TrainConfig  # the training run (steps, batch, learning rate...)
+
+    @property
+    def size(self) -> int:
+        """Frame height = width in pixels (the model's)."""
+        return self.model.size
+
+    @property
+    def clip_frames(self) -> int:
+        """The clip length T (the model's ``clip_frames``)."""
+        return self.model.clip_frames
 
     def model_for(self, kind: str, **changes) -> ModelConfig:
         """This profile's model configuration with another ``kind`` (and other changes)."""
@@ -49,39 +61,42 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     "ci": Profile(
-        name="ci", size=32, video_frames=16, train_videos=20, test_videos=10,
+        name="ci", video_frames=16, train_videos=20, test_videos=10,
         scene_frames=48, scene_train_videos=6, scene_test_videos=6,
-        model=ModelConfig(size=32, widths=(4, 8, 16, 32), latent=16, hidden=24, frames=8),
-        train=TrainConfig(steps=20, batch=4, frames=8, lr=2e-3, warmup=5, log_every=5,
+        model=ModelConfig(size=32, widths=(4, 8, 16, 32), latent=16, hidden=24, clip_frames=8),
+        train=TrainConfig(steps=20, batch=4, lr=2e-3, warmup=5, log_every=5,
                           checkpoint_every=10, snapshot_at=(0, 10, 20)),
     ),
     "book": Profile(
-        name="book", size=64, video_frames=32, train_videos=200, test_videos=40,
+        name="book", video_frames=32, train_videos=200, test_videos=40,
         scene_frames=120, scene_train_videos=40, scene_test_videos=20,
         # three convs (16x16 feature map before the Linear) and T = 8 with 1,200 steps: measured
         # against five convs and T = 16 with 600 steps on the same CPU, +1.0 dB on held-out actions,
         # +0.02 to +0.06 AUC on the scenes, 25-30 % less training time per model
-        model=ModelConfig(size=64, widths=(8, 16, 32), latent=64, hidden=128, frames=8),
-        train=TrainConfig(steps=1200, batch=8, frames=8, lr=3e-3, warmup=80, log_every=20,
+        model=ModelConfig(size=64, widths=(8, 16, 32), latent=64, hidden=128, clip_frames=8),
+        train=TrainConfig(steps=1200, batch=8, lr=3e-3, warmup=80, log_every=20,
                           checkpoint_every=400, snapshot_at=(0, 200, 600, 1200)),
     ),
-    "seed": Profile(
-        name="seed", size=64, video_frames=64, train_videos=500, test_videos=100,
+    "article": Profile(
+        name="article", video_frames=64, train_videos=500, test_videos=100,
         scene_frames=180, scene_train_videos=80, scene_test_videos=40,
         model=ARTICLE,
-        train=TrainConfig(steps=10_000, batch=16, frames=16, lr=1e-4, weight_decay=1e-5,
+        train=TrainConfig(steps=10_000, batch=16, lr=1e-4, weight_decay=1e-5,
                           schedule="constant", log_every=100, checkpoint_every=1000,
                           snapshot_at=(0, 1000, 5000, 9000, 10_000)),
     ),
 }
 """The named profiles."""
 
+_RENAMED = {"seed": "article"}
+"""Old profile names still accepted for one release (with a DeprecationWarning)."""
+
 
 def profile(name: str | None = None, **train_changes) -> Profile:
     """Return a named profile.
 
     Args:
-        name: ``"ci"``, ``"book"`` or ``"seed"``; default: the ``GRUAE_PROFILE`` environment
+        name: ``"ci"``, ``"book"`` or ``"article"``; default: the ``GRUAE_PROFILE`` environment
             variable, else ``"book"``.
         **train_changes: fields of :class:`~gruae.training.TrainConfig` to override
             (for example ``steps=200``).
@@ -93,6 +108,10 @@ def profile(name: str | None = None, **train_changes) -> Profile:
         DataError: unknown profile name.
     """
     name = name or os.environ.get("GRUAE_PROFILE") or "book"
+    if name in _RENAMED:
+        warnings.warn(f"profile {name!r} is now called {_RENAMED[name]!r}; the old name goes in the next release",
+                      DeprecationWarning, stacklevel=2)
+        name = _RENAMED[name]
     if name not in PROFILES:
         raise DataError(None, f"unknown profile {name!r}; choose one of {', '.join(PROFILES)} "
                               "(argument, or the GRUAE_PROFILE environment variable)")

@@ -12,9 +12,12 @@ copy), plus where each video starts. Clips are then just index arithmetic:
 - :meth:`VideoFrames.windows` lists sequential windows that cover every frame of every video once
   (for evaluation and scoring).
 - :meth:`VideoFrames.clips` gathers windows into a float batch on the frames' device.
+- :meth:`VideoFrames.span` is where video ``i`` lies in any per-frame array aligned with
+  :attr:`~VideoFrames.pixels` (reconstructions, error maps, scores): ``recon[frames.span(i)]``.
 
-Everything runs on the device the frames live on, with no host synchronisation, so a training
-loop on a GPU never waits for Python.
+Sampling and gathering run on the device the frames live on, with no host synchronisation
+(the clip length is checked against a Python integer kept on the host), so a training loop on a
+GPU never waits for Python.
 """
 
 from __future__ import annotations
@@ -83,12 +86,18 @@ class VideoFrames:
     Build it with :meth:`from_videos`; move it with :meth:`to`.
     """
 
-    frames: torch.Tensor  # uint8 (F, C, H, W): the F frames of all videos, one video after another
+    pixels: torch.Tensor  # uint8 (F, C, H, W): the F frames of all videos, one video after another
     starts: torch.Tensor  # int64 (V,): index in `frames` of each video's first frame
     lengths: torch.Tensor  # int64 (V,): number of frames of each video
     names: list[str]  # (V,) a name per video, used in error messages and plots
     frame_labels: torch.Tensor | None = None  # uint8 (F,): 1 = anomalous frame, or None
     classes: torch.Tensor | None = None  # int64 (V,): class index per video (actions), or None
+    shortest: int = 0  # frames of the shortest video, kept on the host (0: computed at creation)
+
+    def __post_init__(self) -> None:
+        """Record the shortest video's length on the host, so sampling needs no device sync."""
+        if not self.shortest:
+            self.shortest = int(self.lengths.min()) if len(self.lengths) else 0
 
     @classmethod
     def from_videos(
@@ -145,14 +154,14 @@ class VideoFrames:
             if len(classes) != len(arrays):
                 raise DataError(None, f"{len(classes)} classes for {len(arrays)} videos")
             cls_t = torch.as_tensor(np.asarray(classes), dtype=torch.int64)
-        frames = torch.from_numpy(np.ascontiguousarray(np.concatenate(arrays)))  # (F, C, H, W)
-        return cls(frames, starts, lengths, names, labels, cls_t)
+        pixels = torch.from_numpy(np.ascontiguousarray(np.concatenate(arrays)))  # (F, C, H, W)
+        return cls(pixels, starts, lengths, names, labels, cls_t)
 
     # ----------------------------------------------------------------- properties
     @property
     def device(self) -> torch.device:
         """The device the frames live on."""
-        return self.frames.device
+        return self.pixels.device
 
     @property
     def num_videos(self) -> int:
@@ -162,28 +171,31 @@ class VideoFrames:
     @property
     def frame_shape(self) -> tuple[int, int, int]:
         """``(C, H, W)`` of one frame."""
-        return tuple(self.frames.shape[1:])
+        return tuple(self.pixels.shape[1:])
 
     def __len__(self) -> int:
         """Total number of frames F."""
-        return self.frames.shape[0]
+        return self.pixels.shape[0]
 
     def to(self, device: str | torch.device) -> "VideoFrames":
         """Return a copy whose tensors live on ``device`` (frames stay uint8)."""
         mv = lambda t: None if t is None else t.to(device)  # noqa: E731
-        return VideoFrames(mv(self.frames), mv(self.starts), mv(self.lengths), list(self.names), mv(self.frame_labels), mv(self.classes))
+        return VideoFrames(mv(self.pixels), mv(self.starts), mv(self.lengths), list(self.names),
+                           mv(self.frame_labels), mv(self.classes), self.shortest)
+
+    def span(self, i: int) -> slice:
+        """Where video ``i`` lies along the first axis of :attr:`pixels`, and of every per-frame
+        array aligned with it: ``recon[frames.span(i)]`` is video ``i``'s reconstruction."""
+        s = int(self.starts[i])
+        return slice(s, s + int(self.lengths[i]))
 
     def video(self, i: int) -> torch.Tensor:
         """The uint8 frames ``(T_i, C, H, W)`` of video ``i``."""
-        s, n = int(self.starts[i]), int(self.lengths[i])
-        return self.frames[s : s + n]
+        return self.pixels[self.span(i)]
 
     def labels_of(self, i: int) -> torch.Tensor | None:
         """The per-frame labels ``(T_i,)`` of video ``i``, or None."""
-        if self.frame_labels is None:
-            return None
-        s, n = int(self.starts[i]), int(self.lengths[i])
-        return self.frame_labels[s : s + n]
+        return None if self.frame_labels is None else self.frame_labels[self.span(i)]
 
     def subset(self, indices: Sequence[int]) -> "VideoFrames":
         """A new :class:`VideoFrames` holding only the videos at ``indices`` (in that order)."""
@@ -197,12 +209,13 @@ class VideoFrames:
 
     # ----------------------------------------------------------------- clip indices
     def check_clip_length(self, T: int) -> None:
-        """Raise :class:`DataError` naming the first video shorter than ``T`` frames."""
+        """Raise :class:`DataError` naming the first video shorter than ``T`` frames.
+
+        Costs one comparison of host integers when every video is long enough."""
         if T < 1:
             raise DataError(None, f"clip length T must be >= 1, got {T}")
-        short = (self.lengths < T).nonzero()
-        if len(short):
-            i = int(short[0])
+        if T > self.shortest:
+            i = int((self.lengths.cpu() < T).nonzero()[0])
             raise DataError(self.names[i], f"video has {int(self.lengths[i])} frames, fewer than the clip length T={T}")
 
     def sample(self, batch: int, T: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -218,7 +231,7 @@ class VideoFrames:
             generator: a ``torch.Generator`` on the frames' device, for reproducible draws.
 
         Returns:
-            int64 frame indices ``(B, T)`` into :attr:`frames`.
+            int64 frame indices ``(B, T)`` into :attr:`pixels`.
         """
         self.check_clip_length(T)
         dev = self.device
@@ -242,7 +255,7 @@ class VideoFrames:
 
         Returns:
             int64 tensor ``(W, 3)``: per window, ``(video index, first frame within the video,
-            first frame index into frames)``.
+            first frame index into pixels)``.
         """
         self.check_clip_length(T)
         stride = T if stride is None else stride
@@ -267,7 +280,7 @@ class VideoFrames:
         Returns:
             Float tensor ``(B, T, C, H, W)`` on the frames' device.
         """
-        x = self.frames[index.to(self.device)]  # (B, T, C, H, W) uint8
+        x = self.pixels[index.to(self.device)]  # (B, T, C, H, W) uint8
         return x.to(dtype).div_(127.5).sub_(1.0)
 
     def window_clips(self, windows: torch.Tensor, T: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:

@@ -36,9 +36,9 @@ def actions(p: Profile, split: str = "train") -> VideoFrames:
         like ``walk_007``.
     """
     n = p.train_videos if split == "train" else p.test_videos
-    videos, labels = make_actions(n, seed=_split_seed(split), size=p.size, frames=p.video_frames)  # (N, T, H, W)
+    videos, labels = make_actions(n, seed=_split_seed(split), size=p.size, video_frames=p.video_frames)  # (N, T, H, W)
     names = [f"{ACTIONS[c]}_{i:03d}" for i, c in enumerate(labels)]
-    return VideoFrames.from_videos(videos, names, classes=labels, min_frames=p.train.frames)
+    return VideoFrames.from_videos(videos, names, classes=labels, min_frames=p.clip_frames)
 
 
 def scenes(p: Profile, split: str = "train") -> tuple[VideoFrames, Scenes]:
@@ -57,8 +57,8 @@ def scenes(p: Profile, split: str = "train") -> tuple[VideoFrames, Scenes]:
     seed = 10 + _split_seed(split)  # checks the split name
     test = split == "test"
     n = {"train": p.scene_train_videos, "test": p.scene_test_videos, "val": max(2, p.scene_test_videos // 2)}[split]
-    s = make_scenes(n, anomalous=test, seed=seed, size=p.size, frames=p.scene_frames)  # (N, T, H, W)
+    s = make_scenes(n, anomalous=test, seed=seed, size=p.size, video_frames=p.scene_frames)  # (N, T, H, W)
     names = [f"{split}_{i:02d}" for i in range(n)]
-    frames = VideoFrames.from_videos(s.frames, names, frame_labels=list(s.labels), min_frames=p.train.frames)
+    frames = VideoFrames.from_videos(s.videos, names, frame_labels=list(s.labels), min_frames=p.clip_frames)
     return frames, s
 

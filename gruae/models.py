@@ -56,7 +56,9 @@ __all__ = [
     "SingleLatentAE",
     "Conv3dAE",
     "GRUPredictor",
+    "MODEL_NAMES",
     "build_model",
+    "clip_frames_of",
     "count_parameters",
     "expected_parameters",
     "model_channels_last",
@@ -66,6 +68,10 @@ __all__ = [
 MODEL_KINDS = ("gruae", "single_latent", "per_frame", "conv3d", "gru_predict")
 """The model kinds :func:`build_model` knows."""
 
+MODEL_NAMES = {"gruae": "GRU-AE", "per_frame": "per-frame AE", "conv3d": "3D-conv AE",
+               "single_latent": "single latent", "gru_predict": "GRU predictor"}
+"""The name each kind goes by in the book's tables and figures."""
+
 INIT_STATES = ("zero", "random")
 """The GRU initial states :class:`GRUAE` knows."""
 
@@ -73,13 +79,17 @@ INIT_STATES = ("zero", "random")
 # --------------------------------------------------------------------------- config
 
 
-@dataclass
+@dataclass(frozen=True)
 class ModelConfig:
     """Everything needed to build a model; ``build_model(cfg)`` turns it into a module.
 
-    Invalid values raise :class:`~gruae.errors.DataError` (a ``ValueError``) at creation.
-    ``dataclasses.asdict(cfg)`` and ``ModelConfig(**d)`` round-trip (lists become tuples),
-    so a checkpoint can store the config as a plain dict.
+    Frozen: profiles and every model built from a config share it safely; derive a variant
+    with :meth:`replace`. Invalid values raise :class:`~gruae.errors.DataError` (a
+    ``ValueError``) at creation. ``dataclasses.asdict(cfg)`` and ``ModelConfig(**d)``
+    round-trip (lists become tuples), so a checkpoint can store the config as a plain dict.
+
+    ``clip_frames`` is *the* clip length T of the project: training samples clips of this
+    length and scoring cuts videos into windows of it (both read it from the model).
     """
 
     kind: str = "gruae"  # one of MODEL_KINDS
@@ -88,15 +98,16 @@ class ModelConfig:
     widths: tuple[int, ...] = (32, 64, 128, 256, 512)  # conv widths: first conv stride 1, each later one stride 2
     latent: int = 64  # per-frame latent size d (the length of z_t)
     hidden: int = 100  # GRU hidden size; also the per-frame code size the single_latent decoder reads
-    clip_latent: int | None = None  # single_latent only: size of the one clip latent (None -> latent; frames*latent = same total size as gruae)
-    frames: int = 16  # clip length T (fixed for single_latent; conv3d needs a multiple of its temporal stride)
-    init_state: str = "zero"  # GRU initial state: "zero" (deterministic) or "random" (the article's: standard normal, fresh at every forward pass)
+    clip_latent: int | None = None  # single_latent only: size of the one clip latent (None -> latent; clip_frames*latent = same total size as gruae)
+    clip_frames: int = 16  # clip length T, for training and scoring (fixed for single_latent; conv3d needs a multiple of its temporal stride)
+    init_state: str = "zero"  # GRU initial state: "zero", or "random" (the article's: standard normal, fresh at every training forward pass; zero in eval mode)
     last_encoder_bn: bool = True  # BatchNorm after the encoder's last conv (the article's code has none there)
-    horizon: int | None = None  # gru_predict only: output t is decoded from h_{t-horizon}, the GRU state `horizon` frames back (None -> frames // 2; 1 = next-frame prediction)
+    horizon: int | None = None  # gru_predict only: output t is decoded from h_{t-horizon}, the GRU state `horizon` frames back (None -> clip_frames // 2; 1 = next-frame prediction)
 
     def __post_init__(self) -> None:
         """Normalise ``widths`` to a tuple of ints and reject invalid values."""
-        self.widths = tuple(int(w) for w in self.widths)
+        set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
+        set_("widths", tuple(int(w) for w in self.widths))
         where = "ModelConfig"
         if self.kind not in MODEL_KINDS:
             raise DataError(where, f"unknown model kind {self.kind!r}; known kinds: {', '.join(MODEL_KINDS)}")
@@ -107,19 +118,20 @@ class ModelConfig:
         if self.size < 2 ** (len(self.widths) - 1):
             raise DataError(where, f"size {self.size} is too small for {len(self.widths)} widths "
                                    f"({len(self.widths) - 1} stride-2 convs)")
-        for name in ("channels", "latent", "hidden", "frames"):
+        for name in ("channels", "latent", "hidden", "clip_frames"):
             if getattr(self, name) < 1:
                 raise DataError(where, f"{name} must be >= 1, got {getattr(self, name)}")
         if self.clip_latent is not None and self.clip_latent < 1:
             raise DataError(where, f"clip_latent must be None or >= 1, got {self.clip_latent}")
         if self.kind != "single_latent" or self.clip_latent == self.latent:
-            self.clip_latent = None  # no effect on the model: one spelling, so equal models share checkpoints
+            set_("clip_latent", None)  # no effect on the model: one spelling, so equal models share checkpoints
         if self.kind != "gru_predict":
-            self.horizon = None  # no effect on the model: one spelling, so equal models share checkpoints
+            set_("horizon", None)  # no effect on the model: one spelling, so equal models share checkpoints
         else:
-            self.horizon = max(1, self.frames // 2) if self.horizon is None else int(self.horizon)
-            if not 1 <= self.horizon < self.frames:
-                raise DataError(where, f"horizon must be between 1 and frames - 1 = {self.frames - 1}, got {self.horizon}")
+            set_("horizon", max(1, self.clip_frames // 2) if self.horizon is None else int(self.horizon))
+            if not 1 <= self.horizon < self.clip_frames:
+                raise DataError(where, f"horizon must be between 1 and clip_frames - 1 = {self.clip_frames - 1}, "
+                                       f"got {self.horizon}")
         if self.init_state not in INIT_STATES:
             raise DataError(where, f"unknown init_state {self.init_state!r}; known: {', '.join(INIT_STATES)}")
 
@@ -145,8 +157,8 @@ ARTICLE = ModelConfig(
     widths=(32, 64, 128, 256, 512),  # 1 -> 32 (stride 1) -> 64 -> 128 -> 256 -> 512 (stride 2): 512x4x4
     latent=64,  # Linear 512*4*4 -> z = 64
     hidden=100,  # GRU(64 -> 100), then Linear 100 -> 512*4*4
-    frames=16,  # T = 16
-    init_state="random",  # h_0 ~ N(0, 1), fresh at every forward pass
+    clip_frames=16,  # T = 16
+    init_state="random",  # h_0 ~ N(0, 1), fresh at every training forward pass
     last_encoder_bn=False,  # the author's code has no BatchNorm after the 512-channel conv
 )
 """The article's exact model (4,537,480 trainable parameters)."""
@@ -260,7 +272,7 @@ class FrameSequenceAE(nn.Module):
         """Encode every frame of a clip: (B, T, C, H, W) -> z (B, T, latent)."""
         B, T = _check_clip(x, self.cfg, type(self).__name__)
         if self.fixed_frames is not None and T != self.fixed_frames:
-            raise DataError(type(self).__name__, f"expected clips of cfg.frames = {self.fixed_frames} "
+            raise DataError(type(self).__name__, f"expected clips of cfg.clip_frames = {self.fixed_frames} "
                                                  f"frames, got {T} (shape {tuple(x.shape)})")
         frames = x.reshape(B * T, *x.shape[2:])  # (B, T, C, H, W) -> (B*T, C, H, W); reshape: x may be non-contiguous
         z = self.encoder(frames)  # (B*T, C, H, W) -> (B*T, latent)
@@ -287,9 +299,11 @@ class GRUAE(FrameSequenceAE):
     """The article's GRU autoencoder: encoder per frame -> z_t, GRU over z_1..z_T, decoder per frame.
 
     The GRU (``nn.GRU(latent, hidden, batch_first=True)``) starts from ``h_0 = 0`` when
-    ``cfg.init_state="zero"``, or from a fresh standard-normal draw at every forward pass when
-    ``cfg.init_state="random"`` (the article's choice): outputs are then random **even in eval
-    mode**, and two reconstructions of the same clip differ. The GRU always runs in the
+    ``cfg.init_state="zero"``. With ``cfg.init_state="random"`` (the article's choice) it starts
+    from a fresh standard-normal draw at every forward pass **in training mode** (a noise that
+    regularises the GRU), and from ``h_0 = 0`` in eval mode, so that reconstructions and anomaly
+    scores are the same from one evaluation to the next (the article's code drew it in eval
+    mode too, which made every score random). The GRU always runs in the
     weights' dtype (float32) with autocast disabled: it is tiny, and recurrences are where
     bfloat16 rounding would accumulate.
     """
@@ -299,10 +313,11 @@ class GRUAE(FrameSequenceAE):
         self.gru = nn.GRU(cfg.latent, cfg.hidden, batch_first=True)
 
     def initial_state(self, batch: int, device: torch.device | str) -> torch.Tensor:
-        """The GRU's h_0, shape (1, batch, hidden): zeros, or standard normal if init_state="random"."""
+        """The GRU's h_0, shape (1, batch, hidden): zeros, or standard normal while training when
+        ``init_state="random"``."""
         shape = (1, batch, self.cfg.hidden)
         dtype = self.gru.weight_ih_l0.dtype
-        if self.cfg.init_state == "random":
+        if self.cfg.init_state == "random" and self.training:
             return torch.randn(shape, device=device, dtype=dtype)
         return torch.zeros(shape, device=device, dtype=dtype)
 
@@ -323,19 +338,19 @@ class GRUPredictor(GRUAE):
     predict it from the past. Motion that the training videos never showed (someone running
     among walkers, someone jumping on the spot) then costs error even when every single frame
     looks normal. ``horizon = 1`` is next-frame prediction, close to copying since consecutive
-    frames differ little; the default, ``frames // 2``, predicts half a clip ahead (with T = 16 on
+    frames differ little; the default, ``clip_frames // 2``, predicts half a clip ahead (with T = 16 on
     the synthetic scenes, k = 8 scored best of 1, 4 and 8; ``benchmarks/anomaly.py --horizon K``
     measures any).
     Trained with the same loss as every model here: ``MSE(model(x), x)``.
 
     The first outputs of a clip have little or no past: scoring ignores the first
-    :attr:`context` = max(horizon, frames // 2) outputs of each window except at a video's
+    :attr:`context` = max(horizon, clip_frames // 2) outputs of each window except at a video's
     start (see :func:`gruae.scoring.reconstruct`).
     """
 
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)
-        self.context = max(cfg.horizon, cfg.frames // 2)  # outputs with less past than this are not scored
+        self.context = max(cfg.horizon, cfg.clip_frames // 2)  # outputs with less past than this are not scored
 
     @property
     def horizon(self) -> int:
@@ -380,27 +395,27 @@ class SingleLatentAE(FrameSequenceAE):
     Linear: 8.4 M weights per clip latent unit at the article's size, dwarfing everything else.)
 
     With ``clip_latent = latent`` (e.g. 64) c is as big as one z_t, T times less than GRU-AE's
-    whole latent sequence; with ``clip_latent = frames * latent`` the totals are equal.
-    The clip length is fixed to ``cfg.frames``; another length raises ``ValueError``.
+    whole latent sequence; with ``clip_latent = clip_frames * latent`` the totals are equal.
+    The clip length is fixed to ``cfg.clip_frames``; another length raises ``ValueError``.
     """
 
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg, code_features=cfg.hidden)
-        self.fixed_frames = cfg.frames
-        self.to_clip = nn.Linear(cfg.frames * cfg.latent, cfg.clip_size)
-        self.from_clip = nn.Linear(cfg.clip_size, cfg.frames * cfg.hidden)
+        self.fixed_frames = cfg.clip_frames
+        self.to_clip = nn.Linear(cfg.clip_frames * cfg.latent, cfg.clip_size)
+        self.from_clip = nn.Linear(cfg.clip_size, cfg.clip_frames * cfg.hidden)
 
     def clip_code(self, z: torch.Tensor) -> torch.Tensor:
         """Squeeze the latent sequence into one vector: z (B, T, latent) -> c (B, clip_latent)."""
         B, T, d = z.shape
-        if T != self.cfg.frames:
-            raise DataError(type(self).__name__, f"expected {self.cfg.frames} frames (cfg.frames), got {T}")
+        if T != self.cfg.clip_frames:
+            raise DataError(type(self).__name__, f"expected {self.cfg.clip_frames} frames (cfg.clip_frames), got {T}")
         return self.to_clip(z.reshape(B, T * d))  # (B, T, latent) -> (B, T*latent) -> (B, clip_latent)
 
     def expand(self, c: torch.Tensor) -> torch.Tensor:
         """Expand the clip latent to per-frame codes: c (B, clip_latent) -> (B, T, hidden)."""
         h = torch.tanh(self.from_clip(c))  # (B, clip_latent) -> (B, T*hidden)
-        return h.reshape(c.shape[0], self.cfg.frames, self.cfg.hidden)  # -> (B, T, hidden)
+        return h.reshape(c.shape[0], self.cfg.clip_frames, self.cfg.hidden)  # -> (B, T, hidden)
 
     def temporal(self, z: torch.Tensor) -> torch.Tensor:
         """Through the single clip latent: z (B, T, latent) -> (B, T, hidden)."""
@@ -516,6 +531,23 @@ def build_model(cfg: ModelConfig) -> nn.Module:
     return _BUILDERS[cfg.kind](cfg)
 
 
+def clip_frames_of(model: nn.Module) -> int:
+    """The clip length T a model works on: ``model.cfg.clip_frames``.
+
+    A model of your own (not built by :func:`build_model`) can declare it with a ``clip_frames``
+    attribute instead.
+
+    Raises:
+        DataError: the model declares no clip length.
+    """
+    cfg = getattr(model, "cfg", None)
+    T = getattr(cfg, "clip_frames", None) if cfg is not None else getattr(model, "clip_frames", None)
+    if T is None:
+        raise DataError(type(model).__name__, "the model declares no clip length: give it a ModelConfig "
+                                              "as `cfg`, or a `clip_frames` attribute")
+    return int(T)
+
+
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters (those with ``requires_grad``) in ``model``."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -559,7 +591,7 @@ def expected_parameters(cfg: ModelConfig) -> int:
     if cfg.kind == "per_frame":
         return encoder + decoder(cfg.latent)
     if cfg.kind == "single_latent":
-        T = cfg.frames
+        T = cfg.clip_frames
         return (encoder + _linear(T * cfg.latent, cfg.clip_size) + _linear(cfg.clip_size, T * cfg.hidden)
                 + decoder(cfg.hidden))
     raise DataError("ModelConfig", f"unknown model kind {cfg.kind!r}; known kinds: {', '.join(MODEL_KINDS)}")

@@ -21,18 +21,21 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import VideoFrames
+from .devices import autocast, choose_precision
 from .errors import DataError
+from .models import clip_frames_of
 
 __all__ = ["reconstruct", "pixel_errors", "frame_mse", "frame_psnr", "frame_ssim", "motion_energy", "motion_correlation", "per_video",
            "Evaluation", "evaluate"]
 
 
 @torch.no_grad()
-def reconstruct(model: nn.Module, frames: VideoFrames, T: int, *, batch: int = 32,
-                device: str | torch.device | None = None, amp: bool = False) -> torch.Tensor:
+def reconstruct(model: nn.Module, frames: VideoFrames, *, batch: int = 32,
+                device: str | torch.device | None = None, amp: str = "off") -> torch.Tensor:
     """Reconstruct every frame of every video with a clip model.
 
-    Videos are cut into consecutive ``T``-frame windows (the last one aligned with the video's
+    Videos are cut into consecutive windows of the model's clip length ``T``
+    (:func:`~gruae.models.clip_frames_of`; the last window aligned with the video's
     end); a frame covered by two windows keeps its reconstruction from the earlier window.
     A predictor (a model with ``context = c > 0``, e.g. :class:`~gruae.models.GRUPredictor`) gets
     windows that overlap by ``c`` frames, and each frame's output comes from a window where at
@@ -41,26 +44,27 @@ def reconstruct(model: nn.Module, frames: VideoFrames, T: int, *, batch: int = 3
     Args:
         model: maps ``(B, T, C, H, W)`` to the same shape in ``[-1, 1]``; put in eval mode here.
         frames: the videos.
-        T: clip length the model expects.
         batch: windows per forward pass.
         device: where to run (default: the model's device).
-        amp: run under bf16 autocast (faster on GPUs; slightly less exact).
+        amp: precision, as in training (:func:`gruae.devices.choose_precision`): ``"off"``
+            (float32, the default: exact figures), ``"auto"``, ``"bf16"`` or ``"fp16"``.
 
     Returns:
-        float32 ``(F, C, H, W)`` in ``[-1, 1]`` on the CPU, aligned with ``frames.frames``.
+        float32 ``(F, C, H, W)`` in ``[-1, 1]`` on the CPU, aligned with ``frames.pixels``.
     """
     model.eval()
     device = torch.device(device) if device is not None else next(model.parameters()).device
+    T = clip_frames_of(model)
     c = int(getattr(model, "context", 0))
     if not 0 <= c < T:
         raise DataError(type(model).__name__, f"the model needs {c} frames of context, more than clips of T={T} hold")
     windows = frames.windows(T, T - c)  # (W, 3): video, offset, first frame
-    out = torch.empty(frames.frames.shape, dtype=torch.float32)  # (F, C, H, W)
-    ctx = torch.autocast(device.type, dtype=torch.bfloat16) if amp else torch.autocast(device.type, enabled=False)
+    out = torch.empty(frames.pixels.shape, dtype=torch.float32)  # (F, C, H, W)
+    precision = choose_precision(device, amp)
     for i in range(len(windows) - 1, -1, -batch):  # last windows first: earlier windows overwrite overlaps
         w = windows[max(0, i - batch + 1): i + 1]
         x = frames.window_clips(w, T).to(device)  # (b, T, C, H, W)
-        with ctx:
+        with autocast(device, precision):
             y = model(x).float().cpu()
         for j in range(len(w) - 1, -1, -1):
             first, lo = int(w[j, 2]), (c if int(w[j, 1]) > 0 else 0)  # skip outputs without past, except at the video's start
@@ -216,20 +220,19 @@ class Evaluation:
                 "motion_ratio": (self.motion_out / self.motion_in.clamp_min(1e-12)).mean().item()}
 
 
-def evaluate(model: nn.Module, frames: VideoFrames, T: int, **kw) -> Evaluation:
+def evaluate(model: nn.Module, frames: VideoFrames, **kw) -> Evaluation:
     """Reconstruct every frame of ``frames`` and measure it.
 
     Args:
         model: a clip model (see :func:`reconstruct`).
         frames: the videos (held out from training, for an honest figure).
-        T: clip length.
         **kw: passed to :func:`reconstruct` (``batch``, ``device``, ``amp``).
 
     Returns:
         An :class:`Evaluation`.
     """
-    recon = reconstruct(model, frames, T, **kw)
-    orig = frames.frames
+    recon = reconstruct(model, frames, **kw)
+    orig = frames.pixels
     m_in = torch.stack([motion_energy(v).mean() for v in per_video(orig, frames)])
     m_out = torch.stack([motion_energy(v).mean() for v in per_video(recon, frames)])
     corr = torch.tensor([motion_correlation(a, b) for a, b in zip(per_video(orig, frames), per_video(recon, frames))])

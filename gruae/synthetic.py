@@ -62,7 +62,7 @@ class ActionConfig:
     """How :func:`make_actions` draws its videos. Ranges are ``(low, high)``, drawn uniformly per video."""
 
     size: int = 64  # frame height and width in pixels
-    frames: int = 32  # frames per video
+    video_frames: int = 32  # frames per video
     noise: float = 2.0  # std of Gaussian sensor noise, in grey levels (0-255)
     height: tuple[float, float] = (0.45, 0.65)  # standing figure height (head top to soles), fraction of the frame height
     tempo: tuple[float, float] = (0.85, 1.15)  # multiplier of each action's cycle rate (and so of its travel speed)
@@ -73,7 +73,7 @@ class ActionConfig:
     bright: float = 0.25  # probability that the figure is brighter than the background
     background: tuple[float, float] = (95.0, 185.0)  # background mean, in grey levels
     gradient: float = 14.0  # largest top-to-bottom brightness ramp of the background, grey levels
-    horizon: float = 9.0  # largest brightness step between sky/wall and ground at the horizon line, grey levels
+    horizon_step: float = 9.0  # largest brightness step between sky/wall and ground at the horizon line, grey levels
     texture: float = 10.0  # amplitude of the low-frequency background texture, grey levels
     ground: tuple[float, float] = (0.84, 0.93)  # height of the feet (ground line), fraction of the frame height
 
@@ -83,7 +83,7 @@ class SceneConfig:
     """How :func:`make_scenes` draws its videos. Ranges are ``(low, high)``, drawn uniformly."""
 
     size: int = 64  # frame height and width in pixels
-    frames: int = 120  # frames per video
+    video_frames: int = 120  # frames per video
     noise: float = 2.0  # std of Gaussian sensor noise, in grey levels (0-255)
     lanes: tuple[int, int] = (1, 4)  # pedestrians walking at once (one per lane), inclusive range per video
     height: tuple[float, float] = (0.26, 0.40)  # figure height, fraction of the frame height, far to near side of the walkway
@@ -106,13 +106,13 @@ class SceneConfig:
 class Scenes:
     """Anomaly-scene videos with their ground truth (see :func:`make_scenes`)."""
 
-    frames: np.ndarray  # uint8 (N, T, H, W)
+    videos: np.ndarray  # uint8 (N, T, H, W)
     labels: np.ndarray  # uint8 (N, T), 1 = anomalous frame
     masks: np.ndarray  # bool (N, T, H, W), anomaly pixels
     types: np.ndarray  # int8 (N, T), index into ANOMALY_TYPES (0 = normal)
 
     def __len__(self) -> int:
-        return len(self.frames)
+        return len(self.videos)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -743,7 +743,7 @@ def _finish(canvas: np.ndarray, rng: np.random.Generator, noise: float) -> np.nd
     return canvas.astype(np.uint8)
 
 
-def _check(n_videos, size: int, frames: int, noise: float) -> int:
+def _check(n_videos, size: int, video_frames: int, noise: float) -> int:
     """Raise DataError for arguments a user can get wrong; return ``n_videos`` as an int."""
     try:
         n = operator.index(n_videos)
@@ -753,8 +753,8 @@ def _check(n_videos, size: int, frames: int, noise: float) -> int:
         raise DataError(None, f"n_videos must be at least 1, got {n}")
     if not isinstance(size, (int, np.integer)) or size < _MIN_SIZE:
         raise DataError(None, f"size must be an integer of at least {_MIN_SIZE} pixels, got {size!r}")
-    if not isinstance(frames, (int, np.integer)) or frames < 1:
-        raise DataError(None, f"frames must be an integer of at least 1, got {frames!r}")
+    if not isinstance(video_frames, (int, np.integer)) or video_frames < 1:
+        raise DataError(None, f"video_frames must be an integer of at least 1, got {video_frames!r}")
     if not noise >= 0:
         raise DataError(None, f"noise must be a standard deviation >= 0, got {noise!r}")
     return n
@@ -808,7 +808,7 @@ def make_actions(
         seed: seed of ``numpy.random.default_rng``; the same seed gives the same videos.
         config: an :class:`ActionConfig` (default: ``ActionConfig()``).
         actions: the action names to draw from (default: all of :data:`ACTIONS`).
-        **overrides: fields of :class:`ActionConfig` to change, e.g. ``size=32, frames=16``.
+        **overrides: fields of :class:`ActionConfig` to change, e.g. ``size=32, video_frames=16``.
 
     Returns:
         ``(videos, labels)``: uint8 (N, T, H, W) grey frames and int64 (N,) indices into
@@ -819,14 +819,14 @@ def make_actions(
             unknown, or an override is not a field of :class:`ActionConfig`.
     """
     cfg = _configure(config, ActionConfig, overrides)
-    n = _check(n_videos, cfg.size, cfg.frames, cfg.noise)
+    n = _check(n_videos, cfg.size, cfg.video_frames, cfg.noise)
     names = ACTIONS if actions is None else tuple(actions)
     if isinstance(actions, str) or not names:
         raise DataError(None, f"actions must be a non-empty list of names from {', '.join(ACTIONS)}, got {actions!r}")
     bad = [a for a in names if a not in ACTIONS]
     if bad:
         raise DataError(None, f"unknown action(s) {', '.join(map(repr, bad))}; choose from {', '.join(ACTIONS)}")
-    S, T = cfg.size, cfg.frames
+    S, T = cfg.size, cfg.video_frames
     rng = np.random.default_rng(seed)
 
     # Per-video draws, all up front so that the videos do not depend on the batching below.
@@ -846,7 +846,7 @@ def make_actions(
     xc = S * np.where(travels, rng.uniform(0.4, 0.6, n), rng.uniform(0.35, 0.65, n))
     level = rng.uniform(*cfg.background, n)  # (N,) background mean
     grad = cfg.gradient * rng.uniform(-1, 1, n)
-    step = cfg.horizon * rng.uniform(-1, 1, n)
+    step = cfg.horizon_step * rng.uniform(-1, 1, n)
     horizon = rng.uniform(0.3, 0.6, n)
     cols = _clothes(rng, n, level, cfg.contrast, cfg.bright)  # (N, 4)
     texture = _waves(rng, n, S, cfg.texture)  # (N, H, W)
@@ -961,7 +961,7 @@ def _crossing(tr: dict, size: int) -> float:
 
 def _lane_tracks(rng, cfg: SceneConfig, view: _View, gy: float) -> list[dict]:
     """Pedestrians walking one after another along one lane (ground line ``gy``) of a video."""
-    T, tracks = cfg.frames, []
+    T, tracks = cfg.video_frames, []
     t_in = None
     while True:
         tr = dict(kind="walker", **_person(rng, cfg, view, gy + rng.uniform(-0.01, 0.01) * cfg.size))
@@ -977,7 +977,7 @@ def _lane_tracks(rng, cfg: SceneConfig, view: _View, gy: float) -> list[dict]:
 
 def _anomaly_tracks(rng, cfg: SceneConfig, view: _View, types: list[str]) -> list[dict]:
     """Anomalies of one test video, one after another from a random start; pops ``types``."""
-    T, S, tracks = cfg.frames, cfg.size, []
+    T, S, tracks = cfg.video_frames, cfg.size, []
     t = rng.uniform(*cfg.anomaly_start) * T
     while t < T - 2:
         name = types.pop(0)
@@ -1112,7 +1112,7 @@ def make_scenes(
         anomalous: False for training (normal) videos, True for test videos.
         seed: seed of ``numpy.random.default_rng`` for people, anomalies and noise.
         config: a :class:`SceneConfig` (default: ``SceneConfig()``).
-        **overrides: fields of :class:`SceneConfig` to change, e.g. ``size=32, frames=48``.
+        **overrides: fields of :class:`SceneConfig` to change, e.g. ``size=32, video_frames=48``.
 
     Returns:
         :class:`Scenes` with uint8 frames (N, T, H, W), uint8 frame labels (N, T) (1 when an
@@ -1125,14 +1125,14 @@ def make_scenes(
             type, or an override that is not a field of :class:`SceneConfig`.
     """
     cfg = _configure(config, SceneConfig, overrides)
-    n = _check(n_videos, cfg.size, cfg.frames, cfg.noise)
+    n = _check(n_videos, cfg.size, cfg.video_frames, cfg.noise)
     bad = [a for a in cfg.anomaly_types if a not in ANOMALY_TYPES[1:]]
     if bad or not cfg.anomaly_types:
         raise DataError(None, f"anomaly_types must name some of {', '.join(ANOMALY_TYPES[1:])}, got {cfg.anomaly_types!r}")
     lo, hi = cfg.lanes
     if not 1 <= lo <= hi:
         raise DataError(None, f"lanes must be a range (low, high) with 1 <= low <= high, got {cfg.lanes!r}")
-    S, T = cfg.size, cfg.frames
+    S, T = cfg.size, cfg.video_frames
     view = _scene_view(S, cfg.scene_seed)
     rng = np.random.default_rng(seed)
 
@@ -1178,4 +1178,4 @@ def make_scenes(
             kind[f] = code[f]
         frames[v0:v0 + nb] = _finish(canvas, rng, cfg.noise).reshape(nb, T, S, S)
     labels = masks.any(axis=(2, 3)).astype(np.uint8)
-    return Scenes(frames=frames, labels=labels, masks=masks, types=types)
+    return Scenes(videos=frames, labels=labels, masks=masks, types=types)

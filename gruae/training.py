@@ -12,7 +12,12 @@ reconstructions, and takes care of what a reader should not have to write twice:
   last checkpoint and an interrupted write never corrupts the previous one;
 - a NaN or infinite loss stops with :class:`~gruae.errors.TrainingError` and keeps the last
   good checkpoint;
-- on CUDA: frames resident on the GPU as uint8, bf16 autocast, channels-last, a fused optimiser.
+- the fastest precision the hardware runs natively (:mod:`gruae.devices`: bf16 where it is native,
+  float16 with a gradient scaler on older GPUs, else float32), printed and recorded;
+- on CUDA: frames resident on the GPU as uint8, channels-last, a fused optimiser, cuDNN's
+  autotuner, no host synchronisation inside a step, and optionally a compiled or CUDA-graphed step.
+
+Checkpoints are portable: one saved on a GPU loads and resumes on a CPU and the reverse.
 
 :func:`fit` adds "load if a checkpoint for this configuration exists, else train": the run
 folder is named after a hash of the model, training and data configuration.
@@ -31,6 +36,7 @@ import math
 import os
 import pickle
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -41,31 +47,44 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import VideoFrames, to_uint8
+from .devices import autocast, channels_last_helps, choose_precision, describe_device, resolve_device
 from .download import data_dir
 from .errors import CheckpointError, TrainingError
-from .models import ModelConfig, build_model, clip_channels_last, model_channels_last
+from .models import ModelConfig, build_model, clip_channels_last, clip_frames_of, model_channels_last
 
 __all__ = ["TrainConfig", "TrainResult", "train", "fit", "load_checkpoint", "load_model",
-           "resolve_device", "run_dir_for", "snapshot_grid", "learning_rate"]
+           "resolve_device", "run_dir_for", "snapshot_grid", "learning_rate", "IDENTITY_VERSION",
+           "COMPILE_CHOICES"]
 
 CHECKPOINT = "checkpoint.pt"
+
+IDENTITY_VERSION = 2
+"""Salt of every run identity and checkpoint: raised whenever the meaning of a saved configuration
+changes, so runs of an older gruae are never mistaken for today's (1: until configs were frozen and
+the clip length moved into ``ModelConfig.clip_frames``)."""
+
+COMPILE_CHOICES = ("off", "compile", "graph")
+"""``TrainConfig.compile``: eager; ``torch.compile``; ``torch.compile(mode="reduce-overhead")``,
+which on CUDA replays the model's forward and backward as CUDA graphs."""
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How to train. Every field changes the run folder's hash, except the presentation ones."""
+    """How to train. Every field changes the run folder's hash, except the presentation ones.
+
+    The clip length T is the model's (``ModelConfig.clip_frames``): it is not repeated here.
+    """
 
     steps: int = 1000  # optimiser steps (the article's "iterations")
     batch: int = 8  # clips per step, B
-    frames: int = 16  # frames per clip, T
     lr: float = 1e-3  # Adam learning rate (peak, when a schedule is used)
     weight_decay: float = 1e-5  # Adam weight decay (the article's 1e-5)
     schedule: str = "cosine"  # "constant", or "cosine": linear warm-up then cosine decay to lr/20
     warmup: int = 50  # warm-up steps of the cosine schedule
     seed: int = 0  # seeds the model's initial weights and the clip sampler
-    amp: str = "auto"  # "bf16", "off", or "auto" (bf16 wherever the device supports it)
-    channels_last: bool = True  # channels-last memory format for the convolutions
-    compile: bool = False  # torch.compile the model (pays off on GPUs for long runs)
+    amp: str = "auto"  # "auto" (fastest native: gruae.devices.choose_precision), "bf16", "fp16" (CUDA), "off" (float32)
+    channels_last: bool | None = None  # channels-last memory format; None: where it helps (gruae.devices)
+    compile: str = "off"  # "off", "compile" (torch.compile) or "graph" (CUDA graphs); falls back to eager
     log_every: int = 25  # record the mean loss every k steps (the loop syncs only then)
     checkpoint_every: int = 250  # write a checkpoint every k steps (and at the end); 0 = end only
     snapshot_at: tuple[int, ...] = ()  # steps at which to save an input/output grid (0 = untrained)
@@ -75,7 +94,8 @@ class TrainConfig:
     def identity(self) -> dict:
         """The fields that decide the trained weights (presentation fields left out)."""
         d = dataclasses.asdict(self)
-        for k in ("log_every", "checkpoint_every", "snapshot_at", "snapshot_clips", "device", "compile"):
+        for k in ("log_every", "checkpoint_every", "snapshot_at", "snapshot_clips", "device", "compile",
+                  "channels_last"):
             d.pop(k)
         return d
 
@@ -93,34 +113,7 @@ class TrainResult:
     total_seconds: float = 0.0  # wall-clock seconds of training over all calls (kept in the checkpoint)
     resumed_from: int = 0  # step the run started from (0 = fresh start)
     device: str = "cpu"  # device the model trained on
-
-
-# --------------------------------------------------------------------------- devices
-def resolve_device(name: str = "auto") -> torch.device:
-    """Pick a device: ``"auto"`` gives cuda if available, then mps, else cpu.
-
-    Args:
-        name: ``"auto"`` or any torch device string.
-
-    Returns:
-        The :class:`torch.device`.
-    """
-    if name != "auto":
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
-def _autocast(device: torch.device, amp: str):
-    """The autocast context for ``amp`` on ``device`` (a no-op when off or unsupported)."""
-    if amp not in ("auto", "bf16", "off"):
-        raise ValueError(f"amp must be 'auto', 'bf16' or 'off', got {amp!r}")
-    if amp == "off" or device.type not in ("cuda", "cpu"):
-        return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=torch.bfloat16)
+    precision: str = "fp32"  # "bf16", "fp16" or "fp32": what the steps of this call ran in
 
 
 def learning_rate(cfg: TrainConfig, step: int) -> float:
@@ -144,28 +137,17 @@ def learning_rate(cfg: TrainConfig, step: int) -> float:
 
 
 # --------------------------------------------------------------------------- checkpoints
-_HASH_IF_SET = ("horizon",)
-"""ModelConfig fields added after run folders existed: they enter a run's identity only when set
-(not None), so the folders and checkpoints of models they do not apply to stay valid."""
-
-
-def _model_identity(cfg: ModelConfig | dict) -> dict:
-    """A ModelConfig (or its dict) as the dict that identifies a run, unset late fields left out."""
-    d = dataclasses.asdict(cfg) if dataclasses.is_dataclass(cfg) else dict(cfg)
-    return {k: v for k, v in d.items() if not (k in _HASH_IF_SET and v is None)}
-
-
 def _config_of(model: nn.Module) -> dict | None:
-    """The model's ModelConfig as an identity dict, if it has one."""
-    cfg = getattr(model, "config", None) or getattr(model, "cfg", None)
-    return _model_identity(cfg) if dataclasses.is_dataclass(cfg) else None
+    """The model's ModelConfig as a plain dict, if it has one."""
+    cfg = getattr(model, "cfg", None)
+    return dataclasses.asdict(cfg) if isinstance(cfg, ModelConfig) else None
 
 
 def _fingerprint(frames: VideoFrames) -> str:
     """A short hash of the training frames, so a checkpoint is tied to its data."""
     h = hashlib.blake2b(digest_size=8)
-    h.update(str((tuple(frames.frames.shape), frames.lengths.tolist())).encode())
-    h.update(frames.frames.cpu().numpy().tobytes())
+    h.update(str((tuple(frames.pixels.shape), frames.lengths.tolist())).encode())
+    h.update(frames.pixels.cpu().numpy().tobytes())
     return h.hexdigest()
 
 
@@ -184,7 +166,8 @@ def run_dir_for(name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, data_
         The folder path (not created).
     """
     root = data_dir() if root is None else Path(root)
-    key = json.dumps([_model_identity(model_cfg), train_cfg.identity(), data_id], sort_keys=True, default=str)
+    key = json.dumps([IDENTITY_VERSION, dataclasses.asdict(model_cfg), train_cfg.identity(), data_id],
+                     sort_keys=True, default=str)
     return root / "checkpoints" / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
@@ -228,6 +211,11 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
         raise CheckpointError(path, f"cannot read checkpoint ({type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else ''})") from e
     if not isinstance(ckpt, dict) or "model" not in ckpt or "step" not in ckpt:
         raise CheckpointError(path, "not a gruae checkpoint (no 'model' and 'step' entries)")
+    version = ckpt.get("identity_version", 1)
+    if version != IDENTITY_VERSION:
+        raise CheckpointError(path, f"saved by a{'n older' if version < IDENTITY_VERSION else ' newer'} gruae "
+                                    f"(checkpoint format {version}, this gruae reads {IDENTITY_VERSION}); "
+                                    "retrain it with this version, or load it with the gruae that wrote it")
     return ckpt
 
 
@@ -255,11 +243,7 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> n
 
 def _model_config_from(d: dict) -> ModelConfig:
     """ModelConfig from a saved dict (lists back to tuples)."""
-    d = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
-    if d.get("kind") == "gru_predict" and "horizon" not in d:
-        d["horizon"] = 1  # saved before the field existed: those predictors read h_{t-1}
-    known = {f.name for f in dataclasses.fields(ModelConfig)}
-    return ModelConfig(**{k: v for k, v in d.items() if k in known})
+    return ModelConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
 
 # --------------------------------------------------------------------------- snapshots
@@ -306,13 +290,15 @@ def train(
 
     Args:
         model: a model mapping ``(B, T, C, H, W)`` to the same shape, or a
-            :class:`~gruae.models.ModelConfig` to build one (seeded by ``cfg.seed``).
+            :class:`~gruae.models.ModelConfig` to build one (seeded by ``cfg.seed``). Clips have
+            the model's length T (:func:`~gruae.models.clip_frames_of`).
         frames: the training videos (uint8, on any device; moved to the training device).
         cfg: the training configuration.
         run_dir: folder for checkpoints and snapshot PNGs; ``None`` keeps everything in memory.
         resume: continue from ``run_dir``'s checkpoint when there is one (a finished run is
-            just loaded).
-        progress: show a progress bar with the loss.
+            just loaded). A checkpoint written on another device type resumes too.
+        progress: show a progress bar with the loss, and one line saying where and in what
+            precision the model trains.
         callback: called as ``callback(step, loss)`` at every recorded loss.
 
     Returns:
@@ -321,31 +307,77 @@ def train(
     Raises:
         TrainingError: the loss became NaN or infinite (the last good checkpoint is kept).
         CheckpointError: ``run_dir`` holds a checkpoint of another model or configuration.
-        DataError: a video is shorter than ``cfg.frames``.
+        DataError: a video is shorter than the clip length T.
     """
     device = resolve_device(cfg.device)
-    frames.check_clip_length(cfg.frames)
+    if cfg.compile not in COMPILE_CHOICES:
+        raise ValueError(f"compile must be one of {', '.join(COMPILE_CHOICES)}, got {cfg.compile!r}")
+    precision = choose_precision(device, cfg.amp)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(cfg.seed)
         if isinstance(model, ModelConfig):
             model = build_model(model)
-        return _train(model, frames, cfg, device, run_dir, resume, progress, callback)
+        frames.check_clip_length(clip_frames_of(model))
+        with _cudnn_benchmark(device.type == "cuda"):
+            return _train(model, frames, cfg, device, precision, run_dir, resume, progress, callback)
 
 
-def _train(model, frames, cfg, device, run_dir, resume, progress, callback) -> TrainResult:
+@contextlib.contextmanager
+def _cudnn_benchmark(on: bool):
+    """Let cuDNN pick the fastest convolution algorithms (clip shapes never change), then restore."""
+    before = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = on or before
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = before
+
+
+def _restore_generator(gen: torch.Generator, state: torch.Tensor | None, reseed: int) -> bool:
+    """Set ``gen`` to a saved state when it fits this generator's device type, else reseed it.
+
+    A CPU generator's state and a CUDA one's differ in size, so a run saved on one device type
+    continues on the other with a fresh, deterministic stream. Returns True when restored.
+    """
+    if state is not None and state.numel() == gen.get_state().numel():
+        gen.set_state(state)
+        return True
+    gen.manual_seed(reseed)
+    return False
+
+
+def _load_optimizer(opt: torch.optim.Optimizer, state: dict) -> None:
+    """Load an optimiser state, keeping this device's implementation flags (fused Adam on CUDA)."""
+    flags = [{k: g.get(k) for k in ("fused", "foreach", "capturable")} for g in opt.param_groups]
+    opt.load_state_dict(state)
+    for g, f in zip(opt.param_groups, flags):
+        g.update(f)
+
+
+def _compiled(model: nn.Module, how: str) -> nn.Module:
+    """The model as ``TrainConfig.compile`` asks (``"off"``: the model itself)."""
+    if how == "off":
+        return model
+    return torch.compile(model, mode="reduce-overhead" if how == "graph" else None)
+
+
+def _train(model, frames, cfg, device, precision, run_dir, resume, progress, callback) -> TrainResult:
     """The body of :func:`train`, run inside a forked RNG state."""
     run_dir = None if run_dir is None else Path(run_dir)
+    T = clip_frames_of(model)
     ident = {"model_config": _config_of(model), "train_config": cfg.identity(), "model_class": type(model).__name__}
+    channels_last = channels_last_helps(device, precision) if cfg.channels_last is None else cfg.channels_last
     model = model.to(device)
-    if cfg.channels_last:
+    if channels_last:
         model = model_channels_last(model)
     opt_kw = {"fused": True} if device.type == "cuda" else {}
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, **opt_kw)
+    scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")  # float16 gradients underflow
     gen = torch.Generator(device=device).manual_seed(cfg.seed)  # the clip sampler's own generator
     data = frames.to(device)
     # fixed clips for snapshots, drawn from their own generator so they never shift training
     snap_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
-    snap_index = data.sample(cfg.snapshot_clips, cfg.frames, snap_gen)
+    snap_index = data.sample(cfg.snapshot_clips, T, snap_gen)
     steps_log: list[int] = []
     losses: list[float] = []
     snapshots: dict[int, np.ndarray] = {}
@@ -355,19 +387,19 @@ def _train(model, frames, cfg, device, run_dir, resume, progress, callback) -> T
     if run_dir is not None and resume and (run_dir / CHECKPOINT).exists():
         ckpt = load_checkpoint(run_dir / CHECKPOINT)
         saved = {k: ckpt.get(k) for k in ident}
-        if isinstance(saved["model_config"], dict):  # as load_model reads it: older checkpoints compare equal
-            with contextlib.suppress(TypeError, ValueError):  # unreadable: compared as saved, so refused
-                saved["model_config"] = _model_identity(_model_config_from(saved["model_config"]))
         if json.loads(json.dumps(saved, default=str)) != json.loads(json.dumps(ident, default=str)):
             raise CheckpointError(run_dir / CHECKPOINT, "checkpoint belongs to another model or configuration; "
                                   "use another run folder or delete it")
         model.load_state_dict(ckpt["model"])
-        opt.load_state_dict(ckpt["optimizer"])
-        gen.set_state(ckpt["sampler_rng"])
-        torch.set_rng_state(ckpt["torch_rng"])
-        if device.type == "cuda" and ckpt.get("cuda_rng") is not None:
-            torch.cuda.set_rng_state(ckpt["cuda_rng"])
         start = int(ckpt["step"])
+        if start < cfg.steps:  # an unfinished run: restore everything that fits this device
+            _load_optimizer(opt, ckpt["optimizer"])
+            if ckpt.get("scaler"):
+                scaler.load_state_dict(ckpt["scaler"])
+            _restore_generator(gen, ckpt["sampler_rng"], reseed=cfg.seed + start)
+            torch.set_rng_state(ckpt["torch_rng"])
+            if device.type == "cuda" and ckpt.get("cuda_rng") is not None:
+                torch.cuda.set_rng_state(ckpt["cuda_rng"])
         seconds_before = float(ckpt.get("train_seconds", 0.0))
         steps_log, losses = list(ckpt["history_steps"]), list(ckpt["history_losses"])
         for p in sorted(run_dir.glob("snapshot_*.png")):
@@ -382,17 +414,19 @@ def _train(model, frames, cfg, device, run_dir, resume, progress, callback) -> T
                                     f"checkpoint in {run_dir}; try a lower learning rate")
         run_dir.mkdir(parents=True, exist_ok=True)
         _save_atomic({
-            **ident, "step": step, "model": model.state_dict(), "optimizer": opt.state_dict(),
+            **ident, "identity_version": IDENTITY_VERSION, "step": step, "model": model.state_dict(),
+            "optimizer": opt.state_dict(), "scaler": scaler.state_dict() if scaler.is_enabled() else None,
             "sampler_rng": gen.get_state().cpu(), "torch_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state() if device.type == "cuda" else None,
             "history_steps": steps_log, "history_losses": losses, "torch_version": str(torch.__version__),
             "train_seconds": seconds_before + time.perf_counter() - t0,
+            "device": describe_device(device), "precision": precision, "channels_last": channels_last,
         }, run_dir / CHECKPOINT)
 
     def snapshot(step: int) -> None:
         was = model.training
         model.eval()
-        with torch.no_grad(), _autocast(device, cfg.amp):
+        with torch.no_grad(), autocast(device, precision):
             x = data.clips(snap_index)
             y = model(x).float()
         model.train(was)
@@ -401,11 +435,19 @@ def _train(model, frames, cfg, device, run_dir, resume, progress, callback) -> T
             run_dir.mkdir(parents=True, exist_ok=True)
             _save_png(snapshots[step], run_dir / f"snapshot_{step:06d}.png")
 
-    net = torch.compile(model) if cfg.compile else model
+    def forward_loss(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        with autocast(device, precision):
+            y = net(x)
+        return F.mse_loss(y.float(), x)
+
+    net = _compiled(model, cfg.compile)
     bar = None
     if progress and start < cfg.steps:
         from tqdm.auto import tqdm
 
+        print(f"{type(model).__name__}: training on {device} ({describe_device(device)}), precision {precision}, "
+              f"channels-last {'on' if channels_last else 'off'}"
+              + (f", {cfg.compile}" if cfg.compile != "off" else ""))
         bar = tqdm(total=cfg.steps, initial=start, desc=type(model).__name__, unit="it", leave=True)
     t0 = time.perf_counter()
     running = torch.zeros((), device=device)
@@ -419,16 +461,25 @@ def _train(model, frames, cfg, device, run_dir, resume, progress, callback) -> T
                 snapshot(step)
             for g in opt.param_groups:
                 g["lr"] = learning_rate(cfg, step)
-            x = data.clips(data.sample(cfg.batch, cfg.frames, gen))  # (B, T, C, H, W) in [-1, 1]
-            if cfg.channels_last and x.shape[2] > 1:
+            x = data.clips(data.sample(cfg.batch, T, gen))  # (B, T, C, H, W) in [-1, 1]
+            if channels_last and x.shape[2] > 1:
                 x = clip_channels_last(x)
             in_update = True
-            with _autocast(device, cfg.amp):
-                y = net(x)
-            loss = F.mse_loss(y.float(), x)
+            if net is not model and step == start:  # the first compiled call compiles: fall back if it fails
+                try:
+                    loss = forward_loss(net, x)
+                except Exception as e:  # noqa: BLE001 (any compiler or capture failure)
+                    warnings.warn(f"compile={cfg.compile!r} failed, training eagerly instead "
+                                  f"({type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''})",
+                                  RuntimeWarning, stacklevel=3)
+                    net = model
+                    loss = forward_loss(net, x)
+            else:
+                loss = forward_loss(net, x)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
             in_update = False
             running += loss.detach()
             n_running += 1
@@ -463,7 +514,8 @@ def _train(model, frames, cfg, device, run_dir, resume, progress, callback) -> T
             bar.close()
     model.eval()
     seconds = time.perf_counter() - t0 if step > start else 0.0
-    return TrainResult(model, steps_log, losses, snapshots, run_dir, seconds, seconds_before + seconds, start, str(device))
+    return TrainResult(model, steps_log, losses, snapshots, run_dir, seconds, seconds_before + seconds, start,
+                       str(device), precision)
 
 
 def _read_png(path: Path):

@@ -60,7 +60,7 @@ def test_auc_by_type():
 
 
 def test_score_video_and_csv(tmp_path):
-    model = build_model(ModelConfig(size=16, widths=(4, 8), latent=4, hidden=4, frames=4)).eval()
+    model = build_model(ModelConfig(size=16, widths=(4, 8), latent=4, hidden=4, clip_frames=4)).eval()
     video = np.random.default_rng(0).integers(0, 256, (10, 16, 16), dtype=np.uint8)
     s = score_video(model, video)
     assert set(s) == {"mse", "psnr", "regularity"} and all(len(v) == 10 for v in s.values())

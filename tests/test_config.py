@@ -14,11 +14,16 @@ def test_profile_from_environment(monkeypatch):
     assert profile().name == "ci"
     monkeypatch.delenv("GRUAE_PROFILE")
     assert profile().name == "book"
-    assert profile("seed").name == "seed"
+    assert profile("article").name == "article"
+
+
+def test_old_profile_name_still_works_with_a_warning():
+    with pytest.warns(DeprecationWarning, match="'seed' is now called 'article'"):
+        assert profile("seed").name == "article"
 
 
 def test_unknown_profile_is_a_clear_error():
-    with pytest.raises(DataError, match="unknown profile 'fast'.*ci, book, seed"):
+    with pytest.raises(DataError, match="unknown profile 'fast'.*ci, book, article"):
         profile("fast")
 
 
@@ -31,17 +36,17 @@ def test_overrides_change_only_training():
 @pytest.mark.parametrize("name", list(PROFILES))
 def test_profiles_are_consistent(name):
     p = PROFILES[name]
-    assert p.model.size == p.size and p.model.frames == p.train.frames
-    assert p.video_frames >= p.train.frames and p.scene_frames >= p.train.frames
+    assert p.model.size == p.size and p.model.clip_frames == p.clip_frames
+    assert p.video_frames >= p.clip_frames and p.scene_frames >= p.clip_frames
     assert p.model_for("per_frame").kind == "per_frame" and p.model.kind == "gruae"
     for s in p.train.snapshot_at:
         assert 0 <= s <= p.train.steps
 
 
-def test_seed_profile_is_the_article():
-    p = PROFILES["seed"]
+def test_article_profile_is_the_article():
+    p = PROFILES["article"]
     assert p.model == ARTICLE
     t = p.train
-    assert (t.batch, t.frames, t.lr, t.weight_decay, t.steps, t.schedule) == (16, 16, 1e-4, 1e-5, 10_000, "constant")
+    assert (t.batch, p.clip_frames, t.lr, t.weight_decay, t.steps, t.schedule) == (16, 16, 1e-4, 1e-5, 10_000, "constant")
     assert {0, 1000, 5000, 9000} <= set(t.snapshot_at)
     assert dataclasses.is_dataclass(p)

@@ -18,7 +18,7 @@ def videos(lengths, h=8, w=8, seed=0):
 def test_from_videos_concatenates_and_records_offsets():
     vs = videos([5, 3, 7])
     d = VideoFrames.from_videos(vs)
-    assert d.frames.shape == (15, 1, 8, 8) and d.frames.dtype == torch.uint8
+    assert d.pixels.shape == (15, 1, 8, 8) and d.pixels.dtype == torch.uint8
     assert d.starts.tolist() == [0, 5, 8] and d.lengths.tolist() == [5, 3, 7]
     for i, v in enumerate(vs):
         assert np.array_equal(d.video(i)[:, 0].numpy(), v)
@@ -29,7 +29,7 @@ def test_colour_videos_become_channels_first():
     v[..., 2] = 9
     d = VideoFrames.from_videos([v])
     assert d.frame_shape == (3, 6, 5)
-    assert (d.frames[:, 2] == 9).all() and (d.frames[:, 0] == 0).all()
+    assert (d.pixels[:, 2] == 9).all() and (d.pixels[:, 0] == 0).all()
 
 
 def test_short_video_is_named():
@@ -122,7 +122,7 @@ def test_clips_are_float_in_range_and_invert():
     assert x.shape == (3, 4, 1, 8, 8) and x.dtype == torch.float32
     assert x.min() >= -1 and x.max() <= 1
     idx = d.sample(3, 4, torch.Generator().manual_seed(0))
-    assert torch.equal(to_uint8(d.clips(idx)), d.frames[idx])
+    assert torch.equal(to_uint8(d.clips(idx)), d.pixels[idx])
     u = torch.arange(256, dtype=torch.uint8)
     assert torch.equal(to_uint8(to_float(u)), u)
     assert to_float(u)[0] == -1 and to_float(u)[-1] == 1
@@ -133,7 +133,7 @@ def test_window_clips_and_subset():
     w = d.windows(4)
     x = d.window_clips(w, 4)
     assert x.shape == (len(w), 4, 1, 8, 8)
-    assert torch.equal(to_uint8(x[0]), d.frames[0:4])
+    assert torch.equal(to_uint8(x[0]), d.pixels[0:4])
     s = d.subset([1])
     assert s.names == ["video_001"] and s.classes.tolist() == [4]
     assert torch.equal(s.frame_labels, torch.arange(9, dtype=torch.uint8) % 2)

@@ -24,7 +24,7 @@ from gruae.models import (
     model_channels_last,
 )
 
-TINY = dict(size=16, channels=1, widths=(4, 8, 16), latent=8, hidden=12, frames=4)
+TINY = dict(size=16, channels=1, widths=(4, 8, 16), latent=8, hidden=12, clip_frames=4)
 
 
 def tiny(kind: str, **changes) -> ModelConfig:
@@ -35,7 +35,7 @@ def tiny(kind: str, **changes) -> ModelConfig:
 def clip(cfg: ModelConfig, batch: int = 2, frames: int | None = None, seed: int = 0) -> torch.Tensor:
     """A random clip in [-1, 1] matching cfg."""
     g = torch.Generator().manual_seed(seed)
-    T = cfg.frames if frames is None else frames
+    T = cfg.clip_frames if frames is None else frames
     return torch.rand(batch, T, cfg.channels, cfg.size, cfg.size, generator=g) * 2 - 1
 
 
@@ -91,8 +91,8 @@ def test_gruae_stages_expose_shapes():
     z = model.encode(x)
     h = model.temporal(z)
     x_hat = model.decode(h)
-    assert z.shape == (3, cfg.frames, cfg.latent)
-    assert h.shape == (3, cfg.frames, cfg.hidden)
+    assert z.shape == (3, cfg.clip_frames, cfg.latent)
+    assert h.shape == (3, cfg.clip_frames, cfg.hidden)
     assert x_hat.shape == x.shape
     torch.testing.assert_close(x_hat, model(x))
 
@@ -115,18 +115,31 @@ def test_eval_deterministic_with_zero_state(kind):
         torch.testing.assert_close(model(x), model(x), rtol=0, atol=0)
 
 
-def test_random_initial_state_is_random_in_eval():
+def test_random_initial_state_only_while_training():
     cfg = tiny("gruae", init_state="random")
-    model = build_model(cfg).eval()
-    x = clip(cfg)
+    model = build_model(cfg)
+    z = torch.randn(2, cfg.clip_frames, cfg.latent)
     with torch.no_grad():
-        a, b = model(x), model(x)
-    assert not torch.equal(a, b)
+        a, b = model.temporal(z), model.temporal(z)  # training mode: a fresh h_0 each call
+        assert not torch.equal(a, b)
+        model.eval()
+        c, d = model.temporal(z), model.temporal(z)  # eval mode: h_0 = 0, scores repeat
+        torch.testing.assert_close(c, d, rtol=0, atol=0)
+        zero = build_model(cfg.replace(init_state="zero")).eval()
+        zero.load_state_dict(model.state_dict())
+        torch.testing.assert_close(c, zero.temporal(z), rtol=0, atol=0)
     assert model.initial_state(2, "cpu").shape == (1, 2, cfg.hidden)
 
 
+def test_model_config_is_frozen():
+    cfg = tiny("gruae")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.clip_frames = 8
+    assert cfg.replace(clip_frames=8).clip_frames == 8 and cfg.clip_frames == 4
+
+
 def test_gruae_size_128():
-    cfg = ModelConfig(size=128, widths=(4, 8, 8, 8, 8), latent=8, hidden=8, frames=2)
+    cfg = ModelConfig(size=128, widths=(4, 8, 8, 8, 8), latent=8, hidden=8, clip_frames=2)
     model = build_model(cfg)
     assert model.encoder.fc.in_features == 8 * 8 * 8  # 128 / 2**4 = 8
     x = clip(cfg, batch=1)
@@ -137,7 +150,7 @@ def test_gruae_size_128():
 def test_single_latent_rejects_wrong_length():
     cfg = tiny("single_latent")
     model = build_model(cfg)
-    with pytest.raises(ValueError, match=r"expected clips of cfg.frames = 4 frames, got 3"):
+    with pytest.raises(ValueError, match=r"expected clips of cfg.clip_frames = 4 frames, got 3"):
         model(clip(cfg, frames=3))
     with pytest.raises(ValueError, match="expected 4 frames"):
         model.clip_code(torch.zeros(2, 5, cfg.latent))
@@ -145,7 +158,7 @@ def test_single_latent_rejects_wrong_length():
 
 @pytest.mark.parametrize("frames", [8, 16])
 def test_conv3d_lengths(frames):
-    cfg = tiny("conv3d", widths=(4, 8, 8, 8), frames=frames)
+    cfg = tiny("conv3d", widths=(4, 8, 8, 8), clip_frames=frames)
     model = build_model(cfg)
     assert isinstance(model, Conv3dAE) and model.time_stride == 4
     x = clip(cfg, batch=1)
@@ -173,7 +186,7 @@ def test_unknown_kind_rejected():
     with pytest.raises(ValueError, match="gruae, single_latent, per_frame, conv3d"):
         ModelConfig(kind="vae")
     cfg = tiny("gruae")
-    cfg.kind = "vae"  # changed after creation: build_model checks again
+    object.__setattr__(cfg, "kind", "vae")  # forced past the frozen dataclass: build_model checks again
     with pytest.raises(ValueError, match="known kinds"):
         build_model(cfg)
 
@@ -237,7 +250,7 @@ def test_import_changes_no_global_state():
 
 @pytest.mark.parametrize("horizon", [1, None, 5])
 def test_predictor_never_sees_the_frame_it_outputs(horizon):
-    cfg = tiny("gru_predict", frames=6, horizon=horizon)
+    cfg = tiny("gru_predict", clip_frames=6, horizon=horizon)
     k = cfg.horizon
     assert k == (3 if horizon is None else horizon)  # None -> frames // 2
     m = build_model(cfg).eval()
@@ -255,7 +268,7 @@ def test_predictor_never_sees_the_frame_it_outputs(horizon):
 def test_horizon_is_checked_and_has_one_spelling():
     for bad in (0, 6, 7):
         with pytest.raises(ValueError, match="horizon"):
-            tiny("gru_predict", frames=6, horizon=bad)
+            tiny("gru_predict", clip_frames=6, horizon=bad)
     assert tiny("gruae", horizon=3).horizon is None  # no effect on other models: one spelling
     assert tiny("gruae", horizon=3) == tiny("gruae")
     assert tiny("gruae").replace(kind="gru_predict").horizon == 2  # frames 4 // 2

@@ -62,14 +62,17 @@ class Shift(torch.nn.Module):
         return x + self.p
 
 
+Shift.clip_frames = 4  # a model of one's own declares its clip length
+
+
 def test_reconstruct_covers_every_frame_in_order():
     rng = np.random.default_rng(0)
     vids = [rng.integers(0, 256, (n, 8, 8), dtype=np.uint8) for n in (7, 4, 10)]
     f = VideoFrames.from_videos(vids)
-    out = reconstruct(Shift(), f, T=4, batch=2)
+    out = reconstruct(Shift(), f, batch=2)
     assert out.shape == (21, 1, 8, 8)
-    assert torch.allclose(out, f.frames.float() / 127.5 - 1)
-    parts = per_video(frame_mse(out, f.frames), f)
+    assert torch.allclose(out, f.pixels.float() / 127.5 - 1)
+    parts = per_video(frame_mse(out, f.pixels), f)
     assert [len(p) for p in parts] == [7, 4, 10]
 
 
@@ -86,7 +89,7 @@ def test_motion_correlation():
 def test_evaluate_summary_of_a_perfect_model():
     rng = np.random.default_rng(1)
     f = VideoFrames.from_videos([rng.integers(0, 256, (9, 16, 16), dtype=np.uint8) for _ in range(2)])
-    s = evaluate(Shift(), f, T=4).summary()
+    s = evaluate(Shift(), f).summary()
     assert s["psnr_db"] > 60 and s["ssim"] == pytest.approx(1.0, abs=1e-4)
     assert s["motion_corr"] == pytest.approx(1.0, abs=1e-4) and s["motion_ratio"] == pytest.approx(1.0, abs=1e-3)
 
@@ -95,6 +98,7 @@ class Echo(torch.nn.Module):
     """A fake predictor: output t is frame t-1 (frame 0 for t=0); needs 2 frames of context."""
 
     context = 2
+    clip_frames = 4
 
     def __init__(self):
         super().__init__()
@@ -108,8 +112,8 @@ def test_reconstruct_gives_a_predictor_past_frames():
     rng = np.random.default_rng(1)
     vids = [rng.integers(0, 256, (n, 4, 4), dtype=np.uint8) for n in (9, 5, 12)]
     f = VideoFrames.from_videos(vids)
-    out = reconstruct(Echo(), f, T=4, batch=3)
-    x = f.frames.float() / 127.5 - 1
+    out = reconstruct(Echo(), f, batch=3)
+    x = f.pixels.float() / 127.5 - 1
     for s, n in zip(f.starts.tolist(), f.lengths.tolist()):
         assert torch.equal(out[s], x[s])  # no past at a video's start
         assert torch.equal(out[s + 1: s + n], x[s: s + n - 1])  # every later frame: the previous frame

@@ -11,7 +11,7 @@ from gruae.synthetic import (
 )
 
 # A flat, noiseless background: every pixel that differs from it belongs to the figure.
-FLAT = dict(noise=0.0, texture=0.0, gradient=0.0, horizon=0.0)
+FLAT = dict(noise=0.0, texture=0.0, gradient=0.0, horizon_step=0.0)
 TRAVELLING = {"jump", "run", "side", "skip", "walk"}
 
 
@@ -29,7 +29,7 @@ def flat_actions():
 
 
 def test_shapes_dtypes_and_balance():
-    videos, labels = make_actions(25, seed=0, frames=8, actions=("walk", "run", "wave2"))
+    videos, labels = make_actions(25, seed=0, video_frames=8, actions=("walk", "run", "wave2"))
     assert videos.shape == (25, 8, 64, 64) and videos.dtype == np.uint8
     assert labels.shape == (25,) and labels.dtype == np.int64
     counts = {ACTIONS[c]: n for c, n in zip(*np.unique(labels, return_counts=True))}
@@ -39,38 +39,38 @@ def test_shapes_dtypes_and_balance():
 
 
 def test_deterministic_for_a_seed():
-    a, la = make_actions(4, seed=7, frames=6)
-    b, lb = make_actions(4, seed=7, frames=6)
-    c, _ = make_actions(4, seed=8, frames=6)
+    a, la = make_actions(4, seed=7, video_frames=6)
+    b, lb = make_actions(4, seed=7, video_frames=6)
+    c, _ = make_actions(4, seed=8, video_frames=6)
     assert np.array_equal(a, b) and np.array_equal(la, lb)
     assert not np.array_equal(a, c)
-    s1 = make_scenes(2, anomalous=True, seed=5, frames=40)
-    s2 = make_scenes(2, anomalous=True, seed=5, frames=40)
-    s3 = make_scenes(2, anomalous=True, seed=6, frames=40)
-    for f in ("frames", "labels", "masks", "types"):
+    s1 = make_scenes(2, anomalous=True, seed=5, video_frames=40)
+    s2 = make_scenes(2, anomalous=True, seed=5, video_frames=40)
+    s3 = make_scenes(2, anomalous=True, seed=6, video_frames=40)
+    for f in ("videos", "labels", "masks", "types"):
         assert np.array_equal(getattr(s1, f), getattr(s2, f))
-    assert not np.array_equal(s1.frames, s3.frames)
+    assert not np.array_equal(s1.videos, s3.videos)
 
 
 def test_config_object_and_overrides_agree():
-    a, _ = make_actions(2, seed=1, config=ActionConfig(size=32, frames=4, noise=0.0))
-    b, _ = make_actions(2, seed=1, size=32, frames=4, noise=0.0)
+    a, _ = make_actions(2, seed=1, config=ActionConfig(size=32, video_frames=4, noise=0.0))
+    b, _ = make_actions(2, seed=1, size=32, video_frames=4, noise=0.0)
     assert np.array_equal(a, b)
 
 
 def test_no_global_random_state_change():
     before = np.random.get_state()
-    make_actions(2, seed=0, frames=4)
-    make_scenes(1, anomalous=True, seed=0, frames=30)
+    make_actions(2, seed=0, video_frames=4)
+    make_scenes(1, anomalous=True, seed=0, video_frames=30)
     after = np.random.get_state()
     assert before[0] == after[0] and np.array_equal(before[1], after[1]) and before[2:] == after[2:]
 
 
 @pytest.mark.parametrize("size", [32, 64, 128])
 def test_any_frame_size_looks_alike(size):
-    videos, labels = make_actions(10, seed=2, size=size, frames=4, **FLAT)
+    videos, labels = make_actions(10, seed=2, size=size, video_frames=4, **FLAT)
     assert videos.shape == (10, 4, size, size)
-    ref, ref_labels = make_actions(10, seed=2, size=64, frames=4, **FLAT)
+    ref, ref_labels = make_actions(10, seed=2, size=64, video_frames=4, **FLAT)
     assert np.array_equal(labels, ref_labels)
     # The same figures cover the same fraction of the frame at every size.
     frac, ref_frac = figure_masks(videos).mean(axis=(1, 2, 3)), figure_masks(ref).mean(axis=(1, 2, 3))
@@ -79,9 +79,9 @@ def test_any_frame_size_looks_alike(size):
 
 
 def test_figure_size_and_default_background():
-    videos, _ = make_actions(20, seed=4, frames=2)
+    videos, _ = make_actions(20, seed=4, video_frames=2)
     assert videos.std(axis=(1, 2, 3)).min() > 8  # a figure and some texture, not a blank frame
-    masks = figure_masks(make_actions(20, seed=4, frames=2, **FLAT)[0])
+    masks = figure_masks(make_actions(20, seed=4, video_frames=2, **FLAT)[0])
     rows = masks[:, 0].any(axis=2)  # (N, H)
     height = np.array([np.ptp(np.flatnonzero(r)) + 1 for r in rows]) / 64
     assert 0.35 <= height.min() and height.max() <= 0.8  # about 40-70% of the frame height
@@ -121,15 +121,15 @@ def test_wave1_moves_one_arm_wave2_both(flat_actions):
 
 
 def test_training_scenes_are_normal():
-    s = make_scenes(3, anomalous=False, seed=0, frames=60)
+    s = make_scenes(3, anomalous=False, seed=0, video_frames=60)
     assert isinstance(s, Scenes) and len(s) == 3
-    assert s.frames.shape == (3, 60, 64, 64) and s.frames.dtype == np.uint8
+    assert s.videos.shape == (3, 60, 64, 64) and s.videos.dtype == np.uint8
     assert s.labels.shape == (3, 60) and s.labels.dtype == np.uint8
     assert s.masks.shape == (3, 60, 64, 64) and s.masks.dtype == bool
     assert s.types.shape == (3, 60) and s.types.dtype == np.int8
     assert not s.labels.any() and not s.masks.any() and not s.types.any()
     # pedestrians walk by: frames differ from the static view
-    assert np.abs(s.frames.astype(np.int16) - np.median(s.frames, axis=1, keepdims=True)).max() > 40
+    assert np.abs(s.videos.astype(np.int16) - np.median(s.videos, axis=1, keepdims=True)).max() > 40
 
 
 @pytest.fixture(scope="module")
@@ -151,19 +151,19 @@ def test_test_scenes_labels_masks_types(test_scenes):
 
 
 def test_train_and_test_scenes_share_the_camera_view(test_scenes):
-    train = make_scenes(2, anomalous=False, seed=0, frames=120)
-    view_train = np.median(train.frames[0], axis=0)
-    view_test = np.median(test_scenes.frames[0], axis=0)
+    train = make_scenes(2, anomalous=False, seed=0, video_frames=120)
+    view_train = np.median(train.videos[0], axis=0)
+    view_test = np.median(test_scenes.videos[0], axis=0)
     assert np.abs(view_train - view_test).mean() < 4
-    other = make_scenes(1, anomalous=False, seed=0, frames=120, scene_seed=1)
-    assert np.abs(np.median(other.frames[0], axis=0) - view_train).mean() > 4
+    other = make_scenes(1, anomalous=False, seed=0, video_frames=120, scene_seed=1)
+    assert np.abs(np.median(other.videos[0], axis=0) - view_train).mean() > 4
 
 
 def test_scene_sizes():
     for size in (32, 128):
-        s = make_scenes(1, anomalous=True, seed=0, size=size, frames=48)
-        assert s.frames.shape == (1, 48, size, size) and s.masks.shape == (1, 48, size, size)
-    s = make_scenes(2, anomalous=True, seed=0, config=SceneConfig(frames=50, anomaly_types=("cart",)))
+        s = make_scenes(1, anomalous=True, seed=0, size=size, video_frames=48)
+        assert s.videos.shape == (1, 48, size, size) and s.masks.shape == (1, 48, size, size)
+    s = make_scenes(2, anomalous=True, seed=0, config=SceneConfig(video_frames=50, anomaly_types=("cart",)))
     assert set(np.unique(s.types)) <= {0, ANOMALY_TYPES.index("cart")} and s.labels.any()
 
 
@@ -172,7 +172,7 @@ def test_scene_sizes():
     lambda: make_actions(-2),
     lambda: make_actions(2.5),
     lambda: make_actions(1, size=8),
-    lambda: make_actions(1, frames=0),
+    lambda: make_actions(1, video_frames=0),
     lambda: make_actions(1, noise=-1.0),
     lambda: make_actions(1, actions=("walk", "dance")),
     lambda: make_actions(1, actions=()),
@@ -180,7 +180,7 @@ def test_scene_sizes():
     lambda: make_actions(1, colour=3),
     lambda: make_scenes(0, anomalous=True),
     lambda: make_scenes(1, anomalous=True, size=12),
-    lambda: make_scenes(1, anomalous=False, frames=0),
+    lambda: make_scenes(1, anomalous=False, video_frames=0),
     lambda: make_scenes(1, anomalous=True, anomaly_types=("ufo",)),
     lambda: make_scenes(1, anomalous=True, lanes=(0, 2)),
     lambda: make_scenes(1, anomalous=True, crowd=3),

@@ -10,8 +10,8 @@ from gruae.errors import CheckpointError, TrainingError
 from gruae.models import ModelConfig
 from gruae.training import TrainConfig, fit, load_checkpoint, load_model, run_dir_for, train
 
-MODEL = ModelConfig(size=16, widths=(4, 8), latent=8, hidden=8, frames=4)
-CFG = TrainConfig(steps=12, batch=2, frames=4, lr=3e-3, warmup=2, log_every=2, checkpoint_every=4,
+MODEL = ModelConfig(size=16, widths=(4, 8), latent=8, hidden=8, clip_frames=4)
+CFG = TrainConfig(steps=12, batch=2, lr=3e-3, warmup=2, log_every=2, checkpoint_every=4,
                   snapshot_at=(0, 12), snapshot_clips=2, amp="off")
 
 
@@ -147,28 +147,137 @@ def test_fit_names_run_by_config_and_reuses_it(frames, tmp_path):
         "t", MODEL, TrainConfig(**{**CFG.__dict__, "log_every": 3}), "x", tmp_path)
 
 
-def test_late_config_fields_keep_older_runs_valid(frames, tmp_path):
-    """`horizon` came after run folders existed: models it does not apply to keep their folders and
-    checkpoints, and a predictor saved before it loads as what it was (next-frame, horizon 1)."""
+def test_run_identity_is_salted_and_old_checkpoints_fail_clearly(frames, tmp_path):
     import dataclasses
     import hashlib
     import json
 
-    older = {k: v for k, v in dataclasses.asdict(MODEL).items() if k != "horizon"}
-    key = json.dumps([older, CFG.identity(), "x"], sort_keys=True, default=str)
-    assert run_dir_for("t", MODEL, CFG, "x", tmp_path).name == f"t-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
-    pred = MODEL.replace(kind="gru_predict")
-    assert run_dir_for("t", pred, CFG, "x", tmp_path) != run_dir_for("t", pred.replace(horizon=1), CFG, "x", tmp_path)
+    from gruae.training import IDENTITY_VERSION
 
-    r = train(pred.replace(horizon=1), frames, CFG, run_dir=tmp_path / "p", progress=False)
-    ckpt = load_checkpoint(tmp_path / "p")
-    del ckpt["model_config"]["horizon"]  # as written before the field existed
-    torch.save(ckpt, tmp_path / "p" / "checkpoint.pt")
-    old = load_model(tmp_path / "p")
-    assert old.horizon == 1 and same(weights(old), weights(r.model))
-    assert train(pred.replace(horizon=1), frames, CFG, run_dir=tmp_path / "p", progress=False).seconds == 0
-    with pytest.raises(CheckpointError):  # the default horizon (2 here) is another model
-        train(pred, frames, CFG, run_dir=tmp_path / "p", progress=False)
+    key = json.dumps([IDENTITY_VERSION, dataclasses.asdict(MODEL), CFG.identity(), "x"], sort_keys=True, default=str)
+    assert run_dir_for("t", MODEL, CFG, "x", tmp_path).name == f"t-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+    train(MODEL, frames, CFG, run_dir=tmp_path / "r", progress=False)
+    ckpt = load_checkpoint(tmp_path / "r")
+    assert ckpt["identity_version"] == IDENTITY_VERSION and ckpt["precision"] == "fp32"
+    del ckpt["identity_version"]  # as an older gruae wrote it
+    torch.save(ckpt, tmp_path / "r" / "checkpoint.pt")
+    with pytest.raises(CheckpointError, match="checkpoint.pt: saved by an older gruae .*retrain"):
+        load_model(tmp_path / "r")
+
+
+def test_checkpoint_from_another_device_type_resumes(frames, tmp_path):
+    """A run saved on a GPU carries a CUDA generator state (16 bytes, not a CPU generator's 5056):
+    it resumes here with a freshly seeded sampler instead of failing."""
+    full = train(MODEL, frames, CFG, run_dir=tmp_path / "full", progress=False)
+
+    def stop(step, loss):
+        if step == 8:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(MODEL, frames, CFG, run_dir=tmp_path / "gpu", progress=False, callback=stop)
+    ckpt = load_checkpoint(tmp_path / "gpu")
+    ckpt["sampler_rng"] = torch.zeros(16, dtype=torch.uint8)  # the shape of a CUDA generator's state
+    ckpt["cuda_rng"] = torch.zeros(16, dtype=torch.uint8)
+    torch.save(ckpt, tmp_path / "gpu" / "checkpoint.pt")
+    resumed = train(MODEL, frames, CFG, run_dir=tmp_path / "gpu", progress=False)
+    assert resumed.resumed_from == 8 and len(resumed.losses) == len(full.losses)
+    assert all(np.isfinite(resumed.losses))
+    # a finished run restores nothing but its weights, whatever states it holds
+    ckpt = load_checkpoint(tmp_path / "full")
+    ckpt["sampler_rng"], ckpt["optimizer"] = torch.zeros(16, dtype=torch.uint8), {"corrupt": True}
+    torch.save(ckpt, tmp_path / "full" / "checkpoint.pt")
+    again = train(MODEL, frames, CFG, run_dir=tmp_path / "full", progress=False)
+    assert again.seconds == 0 and same(weights(again.model), weights(full.model))
+
+
+def test_resumed_optimizer_keeps_this_device_s_implementation():
+    from gruae.training import _load_optimizer
+
+    w = [torch.nn.Parameter(torch.zeros(3))]
+    saved = torch.optim.Adam(w, lr=1e-3, foreach=False).state_dict()  # as another device wrote it
+    here = torch.optim.Adam(w, lr=1e-3, foreach=True)
+    _load_optimizer(here, saved)
+    assert here.param_groups[0]["foreach"] is True
+
+
+def test_sampling_needs_no_host_synchronisation(frames):
+    """What would stall a GPU (a tensor read back by Python: item, nonzero...) never happens in a
+    training step's data path; on CUDA the same is asserted with torch.cuda.set_sync_debug_mode."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Syncs(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.ops = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func in (torch.ops.aten._local_scalar_dense.default, torch.ops.aten.nonzero.default,
+                        torch.ops.aten.is_nonzero.default):
+                self.ops.append(str(func))
+            return func(*args, **(kwargs or {}))
+
+    gen = torch.Generator().manual_seed(0)
+    with Syncs() as mode:
+        frames.clips(frames.sample(4, 4, gen))
+    assert mode.ops == []
+    if torch.cuda.is_available():
+        on_gpu = frames.to("cuda")
+        g = torch.Generator(device="cuda").manual_seed(0)
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            on_gpu.clips(on_gpu.sample(4, 4, g))
+        finally:
+            torch.cuda.set_sync_debug_mode(0)
+
+
+def test_precision_choice_follows_the_hardware(monkeypatch):
+    from gruae import devices
+
+    monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: False)
+    assert devices.choose_precision("cpu", "auto") == "fp32"  # emulated bf16 is ~5x slower: never chosen
+    assert not devices.channels_last_helps("cpu", "fp32")
+    monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: True)
+    assert devices.choose_precision("cpu", "auto") == "bf16" and devices.channels_last_helps("cpu", "bf16")
+    monkeypatch.setattr(devices, "cuda_capability", lambda device="cuda": (7, 5))  # a T4
+    assert devices.choose_precision("cuda", "auto") == "fp16"
+    monkeypatch.setattr(devices, "cuda_capability", lambda device="cuda": (9, 0))  # an H100
+    assert devices.choose_precision("cuda", "auto") == "bf16"
+    assert devices.choose_precision("cuda", "off") == "fp32" and devices.choose_precision("mps", "auto") == "fp32"
+    with pytest.raises(ValueError, match="needs a CUDA device"):
+        devices.choose_precision("cpu", "fp16")
+    with pytest.raises(ValueError, match="amp must be one of"):
+        devices.choose_precision("cpu", "half")
+
+
+def test_auto_precision_is_recorded_and_printed(frames, tmp_path, monkeypatch, capsys):
+    from gruae import devices
+
+    monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: False)
+    auto = TrainConfig(**{**CFG.__dict__, "amp": "auto", "steps": 2, "snapshot_at": ()})
+    r = train(MODEL, frames, auto, run_dir=tmp_path, progress=True)
+    assert r.precision == "fp32" and load_checkpoint(tmp_path)["precision"] == "fp32"
+    assert "precision fp32, channels-last off" in capsys.readouterr().out
+
+
+def test_compile_falls_back_to_eager_with_a_warning(frames, monkeypatch):
+    class Broken(torch.nn.Module):
+        def forward(self, x):
+            raise RuntimeError("no C++ compiler")
+
+    monkeypatch.setattr(torch, "compile", lambda model, **kw: Broken())
+    eager = train(MODEL, frames, CFG, progress=False)
+    with pytest.warns(RuntimeWarning, match="compile='graph' failed, training eagerly"):
+        fell = train(MODEL, frames, TrainConfig(**{**CFG.__dict__, "compile": "graph"}), progress=False)
+    assert same(weights(eager.model), weights(fell.model))
+
+
+def test_compiled_step_matches_eager(frames, monkeypatch):
+    real = torch.compile
+    monkeypatch.setattr(torch, "compile", lambda model, **kw: real(model, backend="aot_eager"))  # no C++ needed
+    eager = train(MODEL, frames, CFG, progress=False)
+    compiled = train(MODEL, frames, TrainConfig(**{**CFG.__dict__, "compile": "compile"}), progress=False)
+    assert compiled.losses == pytest.approx(eager.losses, rel=1e-4)
 
 
 def test_short_videos_are_named(tmp_path):

@@ -1,0 +1,143 @@
+"""Where the models run, and in what precision and memory layout.
+
+One place decides, for training and scoring alike:
+
+- :func:`resolve_device`: ``"auto"`` is CUDA, then Apple's MPS, then the CPU;
+- :func:`choose_precision`: ``amp="auto"`` picks the fastest precision the hardware runs
+  *natively*, never an emulated one: bfloat16 on CPUs with AVX-512 BF16 or AMX and on CUDA
+  GPUs of compute capability >= 8.0 (Ampere and later); float16 with a gradient scaler on older
+  CUDA GPUs (Colab's T4 has no bfloat16 convolution kernels, but fast float16 tensor cores);
+  float32 everywhere else. On a CPU without native bfloat16 (AVX2 only: most laptops) every
+  bfloat16 operation is emulated and about five times slower than float32;
+- :func:`channels_last_helps`: the channels-last memory layout only where it pays (CUDA, and
+  CPUs with native bfloat16, whose oneDNN kernels prefer it);
+- :func:`autocast`: the autocast context of a precision.
+
+Every choice is a plain string (``"bf16"``, ``"fp16"``, ``"fp32"``) that training prints and
+records in its checkpoints. Nothing here changes global state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import platform
+import subprocess
+
+import torch
+
+__all__ = ["AMP_CHOICES", "resolve_device", "cpu_has_native_bf16", "cuda_capability",
+           "choose_precision", "channels_last_helps", "autocast", "describe_device"]
+
+AMP_CHOICES = ("auto", "bf16", "fp16", "off")
+"""Values of ``amp``: "auto" (see :func:`choose_precision`), a precision to force, or "off" (float32)."""
+
+
+def resolve_device(name: str | torch.device = "auto") -> torch.device:
+    """Pick a device: ``"auto"`` gives cuda if available, then mps, else cpu.
+
+    Args:
+        name: ``"auto"`` or any torch device string.
+
+    Returns:
+        The :class:`torch.device`.
+    """
+    if str(name) != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_has_native_bf16() -> bool:
+    """True when this CPU computes bfloat16 natively (x86 AVX-512 BF16 or AMX, Arm BF16).
+
+    Read from ``/proc/cpuinfo`` on Linux and from ``sysctl`` on macOS; False when neither tells.
+    """
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            flags = set()
+            for line in f:
+                if line.startswith(("flags", "Features")):
+                    flags.update(line.split(":", 1)[1].split())
+        return bool(flags & {"avx512_bf16", "amx_bf16", "bf16"})
+    except OSError:
+        pass
+    if platform.system() == "Darwin":
+        try:
+            out = subprocess.run(["sysctl", "-n", "hw.optional.arm.FEAT_BF16"], capture_output=True,
+                                 text=True, timeout=5).stdout.strip()
+            return out == "1"
+        except (OSError, subprocess.SubprocessError):
+            return False
+    return False
+
+
+def cuda_capability(device: torch.device | str = "cuda") -> tuple[int, int]:
+    """The CUDA compute capability ``(major, minor)`` of ``device`` (e.g. (7, 5) for a T4)."""
+    return torch.cuda.get_device_capability(torch.device(device))
+
+
+def choose_precision(device: torch.device | str, amp: str = "auto") -> str:
+    """The precision to run in: ``"bf16"``, ``"fp16"`` or ``"fp32"``.
+
+    Args:
+        device: where the model runs.
+        amp: ``"auto"`` (the fastest native precision, see the module docstring), ``"bf16"`` or
+            ``"fp16"`` (forced), ``"off"`` (float32).
+
+    Returns:
+        The precision name.
+
+    Raises:
+        ValueError: unknown ``amp``, or ``"fp16"`` off CUDA (float16 training needs a GPU).
+    """
+    if amp not in AMP_CHOICES:
+        raise ValueError(f"amp must be one of {', '.join(AMP_CHOICES)}, got {amp!r}")
+    device = torch.device(device)
+    if amp == "off" or device.type not in ("cuda", "cpu"):
+        return "fp32"
+    if amp == "fp16" and device.type != "cuda":
+        raise ValueError("amp='fp16' needs a CUDA device (on a CPU use 'bf16' or 'off')")
+    if amp != "auto":
+        return amp
+    if device.type == "cpu":
+        return "bf16" if cpu_has_native_bf16() else "fp32"
+    return "bf16" if cuda_capability(device) >= (8, 0) else "fp16"
+
+
+def channels_last_helps(device: torch.device | str, precision: str) -> bool:
+    """Whether the channels-last layout speeds the convolutions up on ``device``.
+
+    True on CUDA (cuDNN's tensor-core kernels want it) and on a CPU running native bfloat16
+    (oneDNN's bfloat16 kernels); False otherwise (float32 on a CPU gains nothing from it).
+    """
+    device = torch.device(device)
+    return device.type == "cuda" or (device.type == "cpu" and precision == "bf16")
+
+
+def autocast(device: torch.device | str, precision: str):
+    """The autocast context for ``precision`` on ``device`` (a no-op for ``"fp32"``)."""
+    device = torch.device(device)
+    if precision == "fp32" or device.type not in ("cuda", "cpu"):
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
+
+
+def describe_device(device: torch.device | str) -> str:
+    """A short name of the hardware behind ``device``: the GPU's name, or the CPU model."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    if device.type == "cpu":
+        name = platform.processor() or platform.machine()
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+                name = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), name)
+        except OSError:
+            pass
+        return f"{name} ({'native' if cpu_has_native_bf16() else 'no native'} bf16)"
+    return device.type
