@@ -43,3 +43,18 @@ def test_every_public_function_has_a_docstring():
                 if not inspect.getdoc(obj):
                     missing.append(f"gruae.{m.name}.{name}")
     assert not missing, missing
+
+
+def test_import_and_help_are_cheap():
+    """`import gruae` and `python -m gruae --help` load no torch: names load their module on first use."""
+    code = ("import sys, gruae; from gruae.__main__ import build_parser; build_parser(); "
+            "assert 'torch' not in sys.modules, 'torch imported'; "
+            "gruae.ModelConfig; assert 'torch' in sys.modules; assert gruae.MODEL_NAMES['gruae'] == 'GRU-AE'")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+def test_package_docstring_names_every_module():
+    for m in pkgutil.iter_modules(gruae.__path__):
+        if m.name != "__main__":
+            assert f" {m.name} " in gruae.__doc__, f"gruae.{m.name} is missing from the package docstring"
