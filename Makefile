@@ -1,6 +1,7 @@
 # Two commands set everything up on a fresh machine (see README.md):
 #   make book   build the website into _build/html (offline, synthetic data, `book` profile)
-#   make test   run the package tests and every notebook under nbval (`ci` profile)
+#   make test   run every notebook under nbval in a fresh Colab-like `pip install .` environment,
+#               then the package tests (`ci` profile)
 # Both create or reuse the virtual environment $(VENV) and install what they need.
 
 PYTHON ?= python3
@@ -33,7 +34,8 @@ book: venv
 test: venv
 	$(BIN)/python tests/fetch_fixtures.py
 	rm -rf $(CI_DATA)
-	GRUAE_PROFILE=ci GRUAE_DATA=$(CURDIR)/$(CI_DATA) $(BIN)/python -m pytest tests book --nbval-lax -p no:cacheprovider
+	GRUAE_DATA=$(CURDIR)/$(CI_DATA) $(BIN)/python tools/colab_check.py
+	GRUAE_PROFILE=ci GRUAE_DATA=$(CURDIR)/$(CI_DATA) $(BIN)/python -m pytest tests -p no:cacheprovider
 
 benchmarks: venv
 	$(BIN)/python benchmarks/synthetic_speed.py
