@@ -212,7 +212,7 @@ def _scan_file(path: Path) -> _Plan:
         hw, _ = probe_image(path)
         if not looks_like_strip(hw):
             raise DataError(path, f"a single {hw_text(hw)} image is not a video: point at its folder for a "
-                                  "folder of frames; a MoCoGAN strip is at least twice as wide as high")
+                                  "folder of frames; a MoCoGAN strip's width is a multiple of its height, at least twice it")
         return _Plan("strips", [_Item(path.stem, path, "strip")])
     check_video_file(path)
     return _Plan("video", [_Item(path.stem, path, "video")])
