@@ -125,8 +125,8 @@ def verify_or_record(path: str | os.PathLike, sha256: str | None = None) -> str:
         tmp.write_text("".join(f"{h}  {n}\n" for n, h in sorted(sums.items())))
         os.replace(tmp, lock)
     elif digest != known:
-        where = "known" if sha256 else f"recorded in {SUMS_NAME}"
-        raise DownloadError(path, f"SHA-256 {digest} does not match the {where} {known}; "
+        where = "known digest" if sha256 else f"digest recorded in {SUMS_NAME}"
+        raise DownloadError(path, f"SHA-256 {digest} does not match {known}, the {where}; "
                                   f"delete {path.name} to download it again")
     return digest
 

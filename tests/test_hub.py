@@ -154,7 +154,7 @@ def test_download_extract_verifies_and_reuses(data, tmp_path, http_server, monke
     with pytest.raises(DownloadError) as e:
         hub.download_extract("ucsd_ped2")
     assert str(e.value).startswith(f"{data / 'ucsd' / 'UCSD_Anomaly_Dataset.tar.gz'}: SHA-256 ")
-    assert f"does not match the recorded in SHA256SUMS {digest}; delete UCSD_Anomaly_Dataset.tar.gz" in str(e.value)
+    assert f"does not match {digest}, the digest recorded in SHA256SUMS; delete UCSD_Anomaly_Dataset.tar.gz" in str(e.value)
     assert len(http_server.requests) == 1 and not (data / "ucsd" / "UCSD_Anomaly_Dataset").exists()
 
 
