@@ -133,7 +133,8 @@ def available(name: str) -> Path | None:
     entry, data = _entry(name), data_dir()
     candidates = [data / entry.folder]
     for pattern in entry.extracted:
-        candidates += sorted(p for p in data.glob(pattern) if not any(is_hidden(q) for q in p.relative_to(data).parts))
+        found = data.glob(pattern)
+        candidates += sorted(p for p in found if not any(is_hidden(q) for q in p.relative_to(data).parts))
     for folder in candidates:
         if folder.is_dir() and _reads_as(folder, entry.kind):
             return folder
@@ -167,8 +168,8 @@ def find(name: str) -> Path:
 def download_extract(name: str) -> Path:
     """Download, verify and extract a dataset's archives; return its folder.
 
-    A dataset linked or copied into its folder is returned as is. Each archive already extracted is skipped (and not hashed again). Otherwise it is fetched
-    unless its file is there (:func:`gruae.download.fetch`: resumable, atomic), checked with
+    A dataset linked or copied into its folder is returned as is. Each archive already extracted
+    is skipped (and not hashed again). Otherwise it is fetched unless its file is there (:func:`gruae.download.fetch`: resumable, atomic), checked with
     :func:`gruae.download.verify_or_record` (trust on first use) and extracted
     (:func:`gruae.download.safe_extract`).
 
@@ -201,7 +202,8 @@ def download_extract(name: str) -> Path:
         safe_extract(archive, into)
     folder = available(name)
     if folder is None:
-        raise DataError(data / entry.folder, f"the extracted {', '.join(Path(a.file).name for a in entry.archives)} "
+        names = ", ".join(Path(a.file).name for a in entry.archives)
+        raise DataError(data / entry.folder, f"the extracted {names} "
                                              f"do not hold {name} where expected ({', '.join(entry.extracted)})")
     return folder
 

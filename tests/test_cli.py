@@ -82,7 +82,8 @@ def test_train_on_short_videos_names_them(tmp_path):
 def test_train_on_a_too_short_video_names_its_path(tmp_path, video_file, capsys):
     video_file("clips/long.gif", moving_square(12, 16, 16))
     short = video_file("clips/short.gif", moving_square(3, 16, 16))
-    assert main(["train", "--profile", "ci", "--data", str(tmp_path / "clips"), "--quiet", "--out", str(tmp_path)]) == 2
+    args = ["train", "--profile", "ci", "--data", str(tmp_path / "clips"), "--quiet", "--out", str(tmp_path)]
+    assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert err == f"gruae train: error: {short}: video has 3 frames, fewer than the clip length T=8"
 

@@ -83,7 +83,8 @@ def test_hub_lists_every_dataset():
         assert all(a.url.startswith(("http://", "https://")) and a.sha256 is None for a in d.archives)
     weizmann = hub.DATA_HUB["weizmann"].archives
     assert [a.url.rsplit("/", 1)[1] for a in weizmann] == [f"{a}.zip" for a in hub.WEIZMANN_ACTIONS]
-    assert weizmann[0].url == "https://www.wisdom.weizmann.ac.il/~vision/VideoAnalysis/Demos/SpaceTimeActions/DB/bend.zip"
+    assert weizmann[0].url == ("https://www.wisdom.weizmann.ac.il/~vision/VideoAnalysis/Demos/SpaceTimeActions/DB/"
+                               "bend.zip")
     assert hub.DATA_HUB["ucsd_ped1"].archives == hub.DATA_HUB["ucsd_ped2"].archives  # one archive, fetched once
     assert hub.DATA_HUB["ucsd_ped2"].archives[0].url == (
         "http://www.svcl.ucsd.edu/projects/anomaly/UCSD_Anomaly_Dataset.tar.gz")
@@ -141,7 +142,8 @@ def test_download_extract_verifies_and_reuses(data, tmp_path, http_server, monke
     assert folder == data / "ucsd" / "UCSD_Anomaly_Dataset" / "UCSD_Anomaly_Dataset.v1p2" / "UCSDped2"
     digest = hashlib.sha256(payload).hexdigest()
     assert (data / "ucsd" / "SHA256SUMS").read_text() == f"{digest}  UCSD_Anomaly_Dataset.tar.gz\n"  # first use
-    assert hub.download_extract("ucsd_ped2") == folder == hub.find("ucsd_ped2") == readers.ucsd("ped2", download=True)
+    assert hub.download_extract("ucsd_ped2") == folder == hub.find("ucsd_ped2")
+    assert readers.ucsd("ped2", download=True) == folder
     assert len(http_server.requests) == 1
     b = read_benchmark(folder)
     assert b.names == ["Test001", "Test002"] and b.labels[0].tolist() == [0, 0, 1, 1, 1, 0]
@@ -154,7 +156,8 @@ def test_download_extract_verifies_and_reuses(data, tmp_path, http_server, monke
     with pytest.raises(DownloadError) as e:
         hub.download_extract("ucsd_ped2")
     assert str(e.value).startswith(f"{data / 'ucsd' / 'UCSD_Anomaly_Dataset.tar.gz'}: SHA-256 ")
-    assert f"does not match {digest}, the digest recorded in SHA256SUMS; delete UCSD_Anomaly_Dataset.tar.gz" in str(e.value)
+    assert (f"does not match {digest}, the digest recorded in SHA256SUMS; "
+            "delete UCSD_Anomaly_Dataset.tar.gz") in str(e.value)
     assert len(http_server.requests) == 1 and not (data / "ucsd" / "UCSD_Anomaly_Dataset").exists()
 
 
@@ -193,7 +196,8 @@ def test_link_checks_the_copy_and_is_used_as_is(data, ucsd_root, ped2_official, 
     assert hub.link("ucsd_ped2", ped2_official).resolve() == ped2_official.resolve()  # a link is replaced
     with pytest.raises(DataError) as e:
         hub.link("mocogan_actions", ucsd_root)
-    assert str(e.value) == f"{ucsd_root.resolve()}: does not look like mocogan_actions: it reads as benchmark, expected strips"
+    assert str(e.value) == (f"{ucsd_root.resolve()}: does not look like mocogan_actions: it reads as benchmark, "
+                            "expected strips")
     with pytest.raises(DataError, match="v1p2: holds the benchmark folder\\(s\\) UCSDped2"):
         hub.link("ucsd_ped2", ped2_official.parent)
     with pytest.raises(DataError, match="nowhere: no such file or folder"):

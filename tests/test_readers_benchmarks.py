@@ -54,7 +54,8 @@ def test_clip_without_gt_entry(ucsd_root):
     write_gt_mat(ucsd_root / "ped2.mat", [[(3, 4)], [(1, 1)], [(1, 1)]])
     with pytest.raises(DataError) as e:
         read_benchmark(ucsd_root)
-    assert str(e.value) == f"{ucsd_root / 'ped2.mat'}: no gt entry for 05: the file has 3 (clip <n> takes the n-th entry)"
+    assert str(e.value) == (f"{ucsd_root / 'ped2.mat'}: no gt entry for 05: the file has 3 "
+                            "(clip <n> takes the n-th entry)")
 
 
 def test_gt_count_mismatch_with_named_clips(ucsd_root):

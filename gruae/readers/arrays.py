@@ -54,7 +54,8 @@ def read_array_file(path: Path, *, mmap: bool = False) -> tuple[list[np.ndarray]
     return videos, names, labels
 
 
-def _split_array(path: Path, arr: np.ndarray, name: str, *, single: bool = False) -> tuple[list[np.ndarray], list[str]]:
+def _split_array(path: Path, arr: np.ndarray, name: str, *,
+                 single: bool = False) -> tuple[list[np.ndarray], list[str]]:
     """(T, H, W) / (T, H, W, C) -> one video; (N, T, H, W) / (N, T, H, W, C) -> N videos.
 
     A 4-D array whose last axis is 1, 3 or 4 is one colour video (T, H, W, C); any other 4-D

@@ -212,7 +212,8 @@ def _scan_file(path: Path) -> _Plan:
         hw, _ = probe_image(path)
         if not looks_like_strip(hw):
             raise DataError(path, f"a single {hw_text(hw)} image is not a video: point at its folder for a "
-                                  "folder of frames; a MoCoGAN strip's width is a multiple of its height, at least twice it")
+                                  "folder of frames; a MoCoGAN strip's width is a multiple of its height, "
+                                  "at least twice it")
         return _Plan("strips", [_Item(path.stem, path, "strip")])
     check_video_file(path)
     return _Plan("video", [_Item(path.stem, path, "video")])
@@ -240,9 +241,11 @@ def _scan_subfolders(folder: Path) -> _Plan:
     if has_images and has_videos:
         raise DataError(folder, "sub-folders hold both frame images and video files: point at one kind")
     if has_videos:
-        return _Plan("videos", [_Item(f"{sub.name}/{v.stem}", v, "video") for sub, _, videos in subs for v in videos])
+        return _Plan("videos", [_Item(f"{sub.name}/{v.stem}", v, "video")
+                                for sub, _, videos in subs for v in videos])
     if has_images and _all_strips(f for _, images, _ in subs for f in images):
-        return _Plan("strips", [_Item(f"{sub.name}/{f.stem}", f, "strip") for sub, images, _ in subs for f in images])
+        return _Plan("strips", [_Item(f"{sub.name}/{f.stem}", f, "strip")
+                                for sub, images, _ in subs for f in images])
     if has_images:
         return _Plan("frame-folders", [_Item(sub.name, sub, "frames", tuple(images)) for sub, images, _ in subs
                                        if images])
