@@ -15,7 +15,7 @@ CI_DATA := _build/ci-data
 # the profile the book is built with; each profile keeps its own execution cache
 PROFILE ?= book
 
-.PHONY: book test venv benchmarks clean
+.PHONY: book test venv benchmarks clean data-link
 
 venv: $(STAMP)
 
@@ -39,6 +39,10 @@ test: venv
 
 benchmarks: venv
 	$(BIN)/python benchmarks/synthetic_speed.py
+
+# use a copy of a named dataset you already have: make data-link NAME=ucsd_ped2 SRC=/path/to/ped2
+data-link: venv
+	$(BIN)/python -m gruae data link $(NAME) $(SRC)
 
 clean:
 	rm -rf _build

