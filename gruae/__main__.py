@@ -1,4 +1,4 @@
-"""Command line: ``python -m gruae info|data|train|score ...`` (also installed as ``gruae``).
+"""Command line: ``python -m gruae info|data|train|pretrain|score ...`` (also installed as ``gruae``).
 
 Errors caused by input print one line naming the file and the problem, and exit with status 2;
 no traceback.
@@ -94,11 +94,13 @@ def _cmd_train(args: argparse.Namespace) -> None:
     from .training import fit
 
     changes = {k: v for k, v in (("steps", args.steps), ("batch", args.batch), ("lr", args.lr),
-                                 ("device", args.device), ("seed", args.seed)) if v is not None}
+                                 ("device", args.device), ("seed", args.seed), ("amp", args.amp),
+                                 ("compile", args.compile)) if v is not None}
     p = profile(args.profile, **changes)
     frames = _load_training_frames(args, p)
     mcfg = p.model_for(args.model)
-    res = fit(mcfg, frames, p.train, name=f"{args.model}-{args.name}", root=args.out, progress=not args.quiet)
+    res = fit(mcfg, frames, p.train, name=f"{args.model}-{args.name}", root=args.out, progress=not args.quiet,
+              pretrained=False)
     what = "loaded finished run" if res.seconds == 0 else f"trained {p.train.steps - res.resumed_from} steps in {res.seconds:.1f} s on {res.device}"
     print(f"{what}; final loss {res.losses[-1]:.5f}" if res.losses else what)
     print(f"checkpoint: {res.run_dir}/checkpoint.pt")
@@ -125,6 +127,31 @@ def _cmd_score(args: argparse.Namespace) -> None:
           f"(PSNR {scores['psnr'][worst]:.1f} dB); scores: {out}")
 
 
+def _cmd_pretrain(args: argparse.Namespace) -> None:
+    """Train the book's shipped models until converged, list them, or check them."""
+    from . import pretrained
+
+    if args.list:
+        shipped = pretrained.manifest()
+        for name, r in pretrained.recipes().items():
+            e = shipped.get(name)
+            state = "not shipped" if e is None else (
+                f"shipped: {e['steps']:,} steps, {e['seconds'] / 60:.0f} min on {e['machine']}; "
+                + ", ".join(f"{k} {v}" for k, v in e["metrics"].items() if k.startswith("test_")))
+            print(f"{name:<22} {state}")
+        return
+    if args.check:
+        problems = pretrained.check(args.names or None)
+        for line in problems:
+            print(line)
+        if problems:
+            raise GruaeError(f"{len(problems)} figure(s) differ from gruae/weights/manifest.json")
+        print(f"every shipped model measures as its manifest says ({len(args.names or pretrained.manifest())} checked)")
+        return
+    for name, r in pretrained.pretrain(args.names or None, root=args.out, cap=args.cap, progress=not args.quiet).items():
+        print(f"{name}: {r['steps']:,} steps, {'converged' if r['converged'] else 'stopped at the cap'}")
+
+
 MODEL_CHOICES = ("gruae", "per_frame", "single_latent", "conv3d", "gru_predict")
 """``gruae.models.MODEL_KINDS``, spelled out so that ``--help`` does not import torch (a test keeps them equal)."""
 
@@ -149,6 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--lr", type=float, help="override the profile's learning rate")
     tr.add_argument("--seed", type=int, help="override the profile's seed")
     tr.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
+    tr.add_argument("--amp", choices=("auto", "bf16", "fp16", "off"), help="precision (default auto: the fastest native one)")
+    tr.add_argument("--compile", choices=("off", "compile", "graph"),
+                    help="compile the step: torch.compile, or CUDA graphs (default off; falls back to eager)")
     tr.add_argument("--name", default="cli", help="name of the run folder (default: cli)")
     tr.add_argument("--out", default=None, help="data folder for checkpoints (default: $GRUAE_DATA or data/)")
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -163,6 +193,15 @@ def build_parser() -> argparse.ArgumentParser:
     ln.add_argument("name", help="a name from `data list`, e.g. ucsd_ped2")
     ln.add_argument("path", help="the copy's folder")
     data.set_defaults(run=_cmd_data)
+
+    pt = sub.add_parser("pretrain", help="train the book's shipped models until converged (resumable), or check them")
+    pt.add_argument("names", nargs="*", help="which (default: all; see --list)")
+    pt.add_argument("--list", action="store_true", help="every pretrained model and what is shipped")
+    pt.add_argument("--check", action="store_true", help="reload the shipped models and measure them against the manifest")
+    pt.add_argument("--cap", type=int, help="largest number of steps (default: each recipe's)")
+    pt.add_argument("--out", default=None, help="data folder for the runs (default: $GRUAE_DATA or data/)")
+    pt.add_argument("--quiet", action="store_true", help="no progress bars")
+    pt.set_defaults(run=_cmd_pretrain)
 
     sc = sub.add_parser("score", help="per-frame anomaly scores of a video with a trained checkpoint (CSV)")
     sc.add_argument("checkpoint", help="a checkpoint.pt or its run folder (from `train`)")

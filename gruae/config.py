@@ -42,7 +42,8 @@ class Profile:
     scene_train_videos: int  # normal scenes to train the anomaly detectors on
     scene_test_videos: int  # test scenes (normal, then anomalies enter)
     model: ModelConfig  # the GRU-AE (frame size, clip length T...); the other models are `model_for(kind)`
-    train: TrainConfig  # the training run (steps, batch, learning rate...)
+    train: TrainConfig  # a chapter's live training run (steps, batch, learning rate...)
+    pretrain: TrainConfig  # how `python -m gruae pretrain` trains this profile's shipped models (constant rate)
 
     @property
     def size(self) -> int:
@@ -66,6 +67,7 @@ PROFILES: dict[str, Profile] = {
         model=ModelConfig(size=32, widths=(4, 8, 16, 32), latent=16, hidden=24, clip_frames=8),
         train=TrainConfig(steps=20, batch=4, lr=2e-3, warmup=5, log_every=5,
                           checkpoint_every=10, snapshot_at=(0, 10, 20)),
+        pretrain=TrainConfig(batch=4, lr=2e-3, schedule="constant", log_every=5, checkpoint_every=10),
     ),
     "book": Profile(
         name="book", video_frames=32, train_videos=200, test_videos=40,
@@ -76,6 +78,7 @@ PROFILES: dict[str, Profile] = {
         model=ModelConfig(size=64, widths=(8, 16, 32), latent=64, hidden=128, clip_frames=8),
         train=TrainConfig(steps=1200, batch=8, lr=3e-3, warmup=80, log_every=20,
                           checkpoint_every=400, snapshot_at=(0, 200, 600, 1200)),
+        pretrain=TrainConfig(batch=8, lr=1e-3, schedule="constant", log_every=50, checkpoint_every=500),
     ),
     "article": Profile(
         name="article", video_frames=64, train_videos=500, test_videos=100,
@@ -84,6 +87,8 @@ PROFILES: dict[str, Profile] = {
         train=TrainConfig(steps=10_000, batch=16, lr=1e-4, weight_decay=1e-5,
                           schedule="constant", log_every=100, checkpoint_every=1000,
                           snapshot_at=(0, 1000, 5000, 9000, 10_000)),
+        pretrain=TrainConfig(batch=16, lr=1e-4, weight_decay=1e-5, schedule="constant", log_every=100,
+                             checkpoint_every=1000),
     ),
 }
 """The named profiles."""

@@ -92,6 +92,7 @@ class VideoFrames:
     names: list[str]  # (V,) a name per video, used in error messages and plots
     frame_labels: torch.Tensor | None = None  # uint8 (F,): 1 = anomalous frame, or None
     classes: torch.Tensor | None = None  # int64 (V,): class index per video (actions), or None
+    source: str | None = None  # what these videos are, e.g. "synthetic:actions/train/...": models trained on them are known by it
     shortest: int = 0  # frames of the shortest video, kept on the host (0: computed at creation)
 
     def __post_init__(self) -> None:
@@ -108,6 +109,7 @@ class VideoFrames:
         frame_labels: Sequence | None = None,
         classes: Sequence[int] | None = None,
         min_frames: int = 1,
+        source: str | None = None,
     ) -> "VideoFrames":
         """Concatenate videos into one frame tensor.
 
@@ -119,6 +121,7 @@ class VideoFrames:
             frame_labels: optional per-frame 0/1 labels, one ``(T_i,)`` array per video.
             classes: optional class index per video.
             min_frames: every video needs at least this many frames (the clip length ``T``).
+            source: what these videos are (see :attr:`source`), or None.
 
         Returns:
             A :class:`VideoFrames` on the CPU.
@@ -155,7 +158,7 @@ class VideoFrames:
                 raise DataError(None, f"{len(classes)} classes for {len(arrays)} videos")
             cls_t = torch.as_tensor(np.asarray(classes), dtype=torch.int64)
         pixels = torch.from_numpy(np.ascontiguousarray(np.concatenate(arrays)))  # (F, C, H, W)
-        return cls(pixels, starts, lengths, names, labels, cls_t)
+        return cls(pixels, starts, lengths, names, labels, cls_t, source)
 
     # ----------------------------------------------------------------- properties
     @property
@@ -181,7 +184,7 @@ class VideoFrames:
         """Return a copy whose tensors live on ``device`` (frames stay uint8)."""
         mv = lambda t: None if t is None else t.to(device)  # noqa: E731
         return VideoFrames(mv(self.pixels), mv(self.starts), mv(self.lengths), list(self.names),
-                           mv(self.frame_labels), mv(self.classes), self.shortest)
+                           mv(self.frame_labels), mv(self.classes), self.source, self.shortest)
 
     def span(self, i: int) -> slice:
         """Where video ``i`` lies along the first axis of :attr:`pixels`, and of every per-frame

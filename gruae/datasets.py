@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .config import Profile
 from .data import VideoFrames
-from .synthetic import ACTIONS, Scenes, make_actions, make_scenes
+from .synthetic import ACTIONS, VERSION, Scenes, make_actions, make_scenes
 
 __all__ = ["actions", "scenes", "SPLIT_SEEDS"]
 
@@ -29,7 +29,8 @@ def actions(p: Profile, split: str = "train") -> VideoFrames:
 
     Args:
         p: the profile (sizes and numbers of videos).
-        split: ``"train"`` or ``"test"`` (held out: other people, other seeds).
+        split: ``"train"``, ``"test"`` (held out: other people, other seeds) or ``"val"`` (held
+            out too, as many as test: for choosing how long to train without looking at test).
 
     Returns:
         :class:`VideoFrames` with ``classes`` indexing :data:`gruae.synthetic.ACTIONS`; names
@@ -38,7 +39,8 @@ def actions(p: Profile, split: str = "train") -> VideoFrames:
     n = p.train_videos if split == "train" else p.test_videos
     videos, labels = make_actions(n, seed=_split_seed(split), size=p.size, video_frames=p.video_frames)  # (N, T, H, W)
     names = [f"{ACTIONS[c]}_{i:03d}" for i, c in enumerate(labels)]
-    return VideoFrames.from_videos(videos, names, classes=labels, min_frames=p.clip_frames)
+    source = f"synthetic:actions/{split}/v{VERSION}/size{p.size}/videos{n}x{p.video_frames}"
+    return VideoFrames.from_videos(videos, names, classes=labels, min_frames=p.clip_frames, source=source)
 
 
 def scenes(p: Profile, split: str = "train") -> tuple[VideoFrames, Scenes]:
@@ -59,6 +61,8 @@ def scenes(p: Profile, split: str = "train") -> tuple[VideoFrames, Scenes]:
     n = {"train": p.scene_train_videos, "test": p.scene_test_videos, "val": max(2, p.scene_test_videos // 2)}[split]
     s = make_scenes(n, anomalous=test, seed=seed, size=p.size, video_frames=p.scene_frames)  # (N, T, H, W)
     names = [f"{split}_{i:02d}" for i in range(n)]
-    frames = VideoFrames.from_videos(s.videos, names, frame_labels=list(s.labels), min_frames=p.clip_frames)
+    source = f"synthetic:scenes/{split}/v{VERSION}/size{p.size}/videos{n}x{p.scene_frames}"
+    frames = VideoFrames.from_videos(s.videos, names, frame_labels=list(s.labels), min_frames=p.clip_frames,
+                                     source=source)
     return frames, s
 

@@ -39,9 +39,15 @@ import numpy as np
 from .errors import DataError
 
 __all__ = [
+    "VERSION",
     "ACTIONS", "ANOMALY_TYPES", "ActionConfig", "SceneConfig", "Scenes",
     "make_actions", "make_scenes",
 ]
+
+VERSION = 2
+"""Version of the renderings: raised whenever the same seed would draw different videos (2: the
+action videos are filmed in a few fixed places, with larger figures, as the Weizmann crops).
+Part of the datasets' ``source``, so models trained on older renderings are never reused."""
 
 ACTIONS: tuple[str, ...] = ("bend", "jack", "jump", "pjump", "run", "side", "skip", "walk", "wave1", "wave2")
 """The ten Weizmann action classes; labels index this tuple."""
@@ -64,7 +70,7 @@ class ActionConfig:
     size: int = 64  # frame height and width in pixels
     video_frames: int = 32  # frames per video
     noise: float = 2.0  # std of Gaussian sensor noise, in grey levels (0-255)
-    height: tuple[float, float] = (0.45, 0.65)  # standing figure height (head top to soles), fraction of the frame height
+    height: tuple[float, float] = (0.62, 0.78)  # standing figure height (head top to soles), fraction of the frame height
     tempo: tuple[float, float] = (0.85, 1.15)  # multiplier of each action's cycle rate (and so of its travel speed)
     stride: tuple[float, float] = (0.9, 1.1)  # multiplier of the distance travelled per cycle
     amplitude: tuple[float, float] = (0.85, 1.1)  # multiplier of gesture amplitude (bend depth, arm swing...)
@@ -75,7 +81,9 @@ class ActionConfig:
     gradient: float = 14.0  # largest top-to-bottom brightness ramp of the background, grey levels
     horizon_step: float = 9.0  # largest brightness step between sky/wall and ground at the horizon line, grey levels
     texture: float = 10.0  # amplitude of the low-frequency background texture, grey levels
-    ground: tuple[float, float] = (0.84, 0.93)  # height of the feet (ground line), fraction of the frame height
+    ground: tuple[float, float] = (0.9, 0.97)  # height of the feet (ground line), fraction of the frame height
+    places: int = 3  # fixed camera views (backgrounds) the videos are filmed in, shared by every split
+    place_seed: int = 0  # seed of those views (like SceneConfig.scene_seed): the same places in train and test
 
 
 @dataclass
@@ -843,13 +851,11 @@ def make_actions(
     rate = np.array([_PROGRAMS[ACTIONS[c]][1] for c in labels]) * tempo  # (N,) cycles per frame
     dist = np.array([_PROGRAMS[ACTIONS[c]][2] for c in labels]) * stride  # (N,) figure heights per cycle
     travels = dist > 0
-    xc = S * np.where(travels, rng.uniform(0.4, 0.6, n), rng.uniform(0.35, 0.65, n))
-    level = rng.uniform(*cfg.background, n)  # (N,) background mean
-    grad = cfg.gradient * rng.uniform(-1, 1, n)
-    step = cfg.horizon_step * rng.uniform(-1, 1, n)
-    horizon = rng.uniform(0.3, 0.6, n)
+    xc = S * np.where(travels, rng.uniform(0.45, 0.55, n), rng.uniform(0.42, 0.58, n))
+    place = rng.integers(cfg.places, size=n)  # (N,) where each video was filmed
+    places, level = _action_places(cfg)  # (P, H, W) backgrounds, (P,) their means
+    level = level[place]  # (N,)
     cols = _clothes(rng, n, level, cfg.contrast, cfg.bright)  # (N, 4)
-    texture = _waves(rng, n, S, cfg.texture)  # (N, H, W)
 
     # Per-frame motion: phase, and position along the path (centred at mid-video).
     t = np.arange(T, dtype=np.float64)
@@ -864,12 +870,7 @@ def make_actions(
             cyc = cyc + profile(phase[sel]) - profile(mid[sel, None])
         x[sel] = xc[sel, None] + facing[sel, None] * hb[sel, None] * dist[sel, None] * cyc
 
-    # Background: a soft horizon line, a vertical ramp and low-frequency texture.
-    y = (np.arange(S) + 0.5) / S
-    ground = _sigmoid((y[None, :] - horizon[:, None]) * S / 1.2)  # (N, H)
-    column = level[:, None] + grad[:, None] * (y - 0.5) + step[:, None] * (1 - 2 * ground)  # (N, H)
-    backgrounds = texture + column[:, :, None].astype(np.float32)  # (N, H, W)
-
+    backgrounds = places[place]  # (N, H, W): a fixed camera, as in the Weizmann videos
     videos = np.empty((n, T, S, S), np.uint8)
     per = max(1, 1024 // T)  # videos per batch
     for v0 in range(0, n, per):
@@ -881,6 +882,27 @@ def make_actions(
         _rasterise(canvas, np.arange(len(canvas)), _FIGURE_KINDS, prims)
         videos[v] = _finish(canvas, rng, cfg.noise).reshape(len(v), T, S, S)
     return videos, labels.astype(np.int64)
+
+
+def _action_places(cfg: ActionConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The fixed views the action videos are filmed in: ``(places (P, H, W) float32, means (P,))``.
+
+    Each is a wall or field seen by a static camera: a soft horizon line, a vertical brightness
+    ramp and low-frequency texture, drawn from ``cfg.place_seed`` alone, so every split (and
+    every profile at the same size) shares them, as the Weizmann videos share a few outdoor walls.
+    """
+    if cfg.places < 1:
+        raise DataError(None, f"places must be at least 1, got {cfg.places}")
+    rng = np.random.default_rng(cfg.place_seed)
+    P, S = cfg.places, cfg.size
+    level = rng.uniform(*cfg.background, P)  # (P,) background mean
+    grad = cfg.gradient * rng.uniform(-1, 1, P)
+    step = cfg.horizon_step * rng.uniform(-1, 1, P)
+    horizon = rng.uniform(0.3, 0.6, P)
+    y = (np.arange(S) + 0.5) / S
+    ground = _sigmoid((y[None, :] - horizon[:, None]) * S / 1.2)  # (P, H)
+    column = level[:, None] + grad[:, None] * (y - 0.5) + step[:, None] * (1 - 2 * ground)  # (P, H)
+    return _waves(rng, P, S, cfg.texture) + column[:, :, None].astype(np.float32), level
 
 
 # ---------------------------------------------------------------------------------------------

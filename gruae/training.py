@@ -92,10 +92,15 @@ class TrainConfig:
     device: str = "auto"  # "auto" (cuda, then mps, then cpu), or a torch device string
 
     def identity(self) -> dict:
-        """The fields that decide the trained weights (presentation fields left out)."""
+        """The fields that decide the trained weights (presentation fields left out).
+
+        Under the constant schedule the weights after k steps do not depend on ``steps`` (nor on
+        ``warmup``, which it ignores), so those are left out too: a finished constant-rate run can
+        be continued for more steps (what ``python -m gruae pretrain`` does at each doubling).
+        """
         d = dataclasses.asdict(self)
         for k in ("log_every", "checkpoint_every", "snapshot_at", "snapshot_clips", "device", "compile",
-                  "channels_last"):
+                  "channels_last") + (("steps", "warmup") if self.schedule == "constant" else ()):
             d.pop(k)
         return d
 
@@ -114,6 +119,7 @@ class TrainResult:
     resumed_from: int = 0  # step the run started from (0 = fresh start)
     device: str = "cpu"  # device the model trained on
     precision: str = "fp32"  # "bf16", "fp16" or "fp32": what the steps of this call ran in
+    pretrained: str | None = None  # the shipped weights it was loaded from (gruae.pretrained), or None
 
 
 def learning_rate(cfg: TrainConfig, step: int) -> float:
@@ -535,24 +541,44 @@ def fit(
     data_id: str | None = None,
     root: str | os.PathLike | None = None,
     progress: bool = True,
+    pretrained: bool = True,
 ) -> TrainResult:
-    """Load the trained model for this configuration if its checkpoint exists, else train it.
+    """The trained model for this configuration: shipped weights, a finished run, or a new run.
 
-    The run folder is :func:`run_dir_for` ``(name, model_cfg, cfg, data_id)``: chapters that ask
-    for the same model on the same data share one training run, and an interrupted run resumes.
+    In that order: the package's pretrained weights when they were trained with this model
+    configuration on this data (:func:`gruae.pretrained.find`; one line says so); else the
+    checkpoint of an earlier run of this exact configuration in the run folder
+    :func:`run_dir_for` ``(name, model_cfg, cfg, data_id)``, so chapters that ask for the same
+    model on the same data share one training run and an interrupted run resumes; else it trains.
 
     Args:
         model_cfg: the model to build.
         frames: the training videos.
-        cfg: the training configuration.
+        cfg: the training configuration (not used when shipped weights are loaded).
         name: readable prefix of the run folder.
-        data_id: identifies the training data (default: a hash of the frames themselves).
+        data_id: identifies the training data (default: ``frames.source``, which the book's datasets
+            set, else a hash of the frames themselves).
         root: the data folder (default ``$GRUAE_DATA`` or ``data``).
         progress: show a progress bar while training.
+        pretrained: use shipped weights when they match; ``False`` (or the environment variable
+            ``GRUAE_RETRAIN=1``) always trains with ``cfg``.
 
     Returns:
-        The :class:`TrainResult` (``seconds == 0`` when the model was loaded).
+        The :class:`TrainResult` (``seconds == 0`` when the model was loaded; ``pretrained`` names
+        the shipped weights when those were used).
     """
-    data_id = _fingerprint(frames) if data_id is None else data_id
+    data_id = data_id or frames.source or _fingerprint(frames)
+    if pretrained and os.environ.get("GRUAE_RETRAIN", "0") in ("", "0"):
+        from . import pretrained as shipped
+
+        entry = shipped.find(model_cfg, data_id)
+        if entry is not None:
+            print(f"{name}: pretrained weights '{entry['name']}' ({entry['steps']:,} steps, "
+                  f"{entry['seconds'] / 60:.0f} min on {entry['machine']}); to train it here instead: "
+                  "fit(..., pretrained=False) or GRUAE_RETRAIN=1")
+            h = entry["history"]
+            return TrainResult(shipped.load(entry["name"], entry=entry), list(h["steps"]), list(h["losses"]),
+                               shipped.snapshots(entry["name"], entry), None, 0.0, float(entry["seconds"]),
+                               int(entry["steps"]), "cpu", entry.get("precision") or "fp32", entry["name"])
     return train(model_cfg, frames, cfg, run_dir=run_dir_for(name, model_cfg, cfg, data_id, root),
                  resume=True, progress=progress)

@@ -291,3 +291,14 @@ def test_short_videos_are_named(tmp_path):
 def test_bf16_autocast_trains(frames):
     r = train(MODEL, frames, TrainConfig(**{**CFG.__dict__, "amp": "bf16", "steps": 4, "snapshot_at": ()}), progress=False)
     assert all(np.isfinite(r.losses))
+
+
+def test_constant_rate_run_continues_for_more_steps(frames, tmp_path):
+    const = TrainConfig(**{**CFG.__dict__, "schedule": "constant", "snapshot_at": ()})
+    short = train(MODEL, frames, TrainConfig(**{**const.__dict__, "steps": 8}), run_dir=tmp_path / "c", progress=False)
+    longer = train(MODEL, frames, const, run_dir=tmp_path / "c", progress=False)
+    full = train(MODEL, frames, const, run_dir=tmp_path / "f", progress=False)
+    assert short.resumed_from == 0 and longer.resumed_from == 8
+    assert same(weights(longer.model), weights(full.model)), "8 + 4 steps equal 12 steps"
+    assert const.identity() == TrainConfig(**{**const.__dict__, "steps": 99}).identity()
+    assert CFG.identity() != TrainConfig(**{**CFG.__dict__, "steps": 99}).identity(), "cosine: steps matter"

@@ -1,0 +1,374 @@
+"""Pretrained weights: the converged models the book shows, shipped inside the package.
+
+A model that reconstructs motion well needs tens of thousands of steps: hours on a laptop CPU,
+minutes on a GPU. So, as the tutorial books readers trust do (the UvA deep-learning notebooks,
+Neuromatch), the package ships the weights of every model its chapters show, and a chapter's
+training cell is a short live demonstration. Everything here is generated, nothing typed in:
+
+- :func:`recipes` (built from the ``book`` profile) names what is pretrained:
+  each model kind on the synthetic actions (chapters 2-5) and on the synthetic scenes
+  (chapters 6-7);
+- :func:`pretrain` (``python -m gruae pretrain [NAME ...]``, ``make pretrained``) trains a recipe
+  at a constant learning rate in doubling segments (``first``, 2x, 4x... steps), measuring the
+  held-out validation videos after each; it stops when a doubling gains less than
+  ``min_gain_db`` of PSNR, or at ``cap`` steps, and keeps the curve. It resumes where it stopped
+  (each segment continues the previous checkpoint), so it is safe to stop and start again; it
+  is deterministic for its seed on one device type. Then :func:`export` writes the weights as a
+  float16 state dict (at most :data:`MAX_BYTES`) into ``gruae/weights/`` with the snapshot rows
+  of the run, and records in ``gruae/weights/manifest.json``: the configurations, the run
+  identity, the data's identity and fingerprint, steps, wall time, machine, precision, torch
+  version, git commit, the curve, the held-out figures of the shipped (float16) weights, the
+  loss history and the file's SHA-256;
+- :func:`find` is what :func:`gruae.training.fit` asks: shipped weights for this model
+  configuration and this data, if any; :func:`load` rebuilds the model (its SHA-256 checked);
+- :func:`check` (``python -m gruae pretrain --check``) reloads every shipped model, measures it
+  again and fails when a figure differs from the manifest beyond float noise.
+
+The ``ci`` profile never uses shipped weights: its models are other configurations, so
+:func:`find` never matches them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+import io
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .download import data_dir
+from .errors import CheckpointError, DataError
+from .models import ModelConfig, build_model
+from .training import TrainConfig
+
+__all__ = ["WEIGHTS", "MANIFEST", "MAX_BYTES", "Recipe", "recipes", "pretrain", "export", "manifest",
+           "find", "load", "snapshots", "check"]
+
+WEIGHTS = Path(__file__).resolve().parent / "weights"
+"""The folder of the shipped weights (package data)."""
+
+MANIFEST = WEIGHTS / "manifest.json"
+"""The generated record of every shipped model."""
+
+MAX_BYTES = 2_000_000
+"""Largest weight file shipped (float16 state dict)."""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one shipped model is trained."""
+
+    name: str  # the weight file's name (gruae/weights/<name>.pt) and the manifest key
+    model: ModelConfig  # the model to train
+    data: str  # "actions" or "scenes": the profile's synthetic training videos
+    train: TrainConfig  # a constant-rate run, continued at each doubling
+    first: int = 1200  # steps before the first evaluation (the chapters' live run); each later one doubles them
+    cap: int = 40_000  # never train beyond this many steps
+    min_gain_db: float = 0.2  # converged when a doubling gains less held-out PSNR than this
+    profile: str = "book"  # the profile whose data sizes (and model) the recipe uses
+
+
+def recipes(profile_name: str = "book") -> dict[str, Recipe]:
+    """Every model the book loads, trained on a profile's data: name -> :class:`Recipe`.
+
+    The shipped weights are the ``book`` profile's; other profiles serve tests and experiments.
+    """
+    from .config import profile
+
+    P = profile(profile_name)
+    out = {}
+    for data, kinds in (("actions", ("gruae", "single_latent", "per_frame", "conv3d")),
+                        ("scenes", ("gruae", "per_frame", "conv3d", "single_latent", "gru_predict"))):
+        for kind in kinds:
+            name = f"{data}-{kind}"
+            out[name] = Recipe(name, P.model_for(kind), data, P.pretrain, first=P.train.steps, profile=profile_name)
+    return out
+
+
+# --------------------------------------------------------------------------- data
+def _frames(data: str, split: str, profile_name: str = "book"):
+    """A profile's synthetic videos of ``data`` ("actions" or "scenes") and ``split``."""
+    from . import datasets
+    from .config import profile
+
+    P = profile(profile_name)
+    if data == "actions":
+        return datasets.actions(P, split)
+    if data == "scenes":
+        return datasets.scenes(P, split)[0]
+    raise DataError(None, f"unknown pretraining data {data!r}; known: actions, scenes")
+
+
+def _fingerprint(frames) -> str:
+    """A hash of the pixels themselves (recorded; the data is matched by its ``source``)."""
+    return hashlib.blake2b(frames.pixels.numpy().tobytes(), digest_size=8).hexdigest()
+
+
+def _measure(model: nn.Module, recipe: Recipe) -> dict:
+    """Held-out figures: validation PSNR/SSIM/motion (the stopping rule), and test figures."""
+    from . import anomaly
+    from .scoring import evaluate
+
+    val = evaluate(model, _frames(recipe.data, "val", recipe.profile)).summary()
+    out = {f"val_{k}": round(v, 4) for k, v in val.items()}
+    test = _frames(recipe.data, "test", recipe.profile)
+    if recipe.data == "actions":
+        out.update({f"test_{k}": round(v, 4) for k, v in evaluate(model, test).summary().items()})
+    else:
+        rep = anomaly.report(anomaly.frame_errors(model, test).numpy(), test.frame_labels.numpy(),
+                             test.lengths.tolist())
+        out.update(test_micro_auc=round(rep.micro_auc, 4), test_macro_auc=round(rep.macro_auc, 4))
+    return out
+
+
+# --------------------------------------------------------------------------- training
+def _run_dir(recipe: Recipe, root: Path | None) -> Path:
+    """Where a recipe's run lives: ``<data>/pretrain/<name>-<hash>``."""
+    from .training import run_dir_for
+
+    d = run_dir_for(recipe.name, recipe.model, recipe.train, _frames(recipe.data, "train", recipe.profile).source,
+                    data_dir() if root is None else root)
+    return d.parent.parent / "pretrain" / d.name
+
+
+def _write_json(obj, path: Path) -> None:
+    """Write JSON atomically (write, then rename)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+def pretrain(names: list[str] | None = None, *, root: str | os.PathLike | None = None, cap: int | None = None,
+             progress: bool = True, ship: bool = True, profile_name: str = "book") -> dict[str, dict]:
+    """Train recipes until converged (or ``cap``) and ship their weights.
+
+    Args:
+        names: recipe names (default: all of :func:`recipes`).
+        root: the data folder holding the runs (default ``$GRUAE_DATA`` or ``data/``).
+        cap: override every recipe's step cap.
+        progress: progress bars and one line per evaluation.
+        ship: export the weights into the package when a run ends.
+        profile_name: whose recipes (the shipped weights are ``"book"``'s).
+
+    Returns:
+        name -> ``{"curve": [...], "converged": bool, "steps": int}``.
+    """
+    from .training import train
+
+    table = recipes(profile_name)
+    unknown = sorted(set(names or []) - set(table))
+    if unknown:
+        raise DataError(None, f"unknown pretrained model(s) {', '.join(unknown)}; known: {', '.join(table)}")
+    root = None if root is None else Path(root)
+    out = {}
+    for name in names or list(table):
+        r = table[name]
+        limit = cap or r.cap
+        run = _run_dir(r, root)
+        run.mkdir(parents=True, exist_ok=True)
+        curve_file = run / "curve.json"
+        curve = json.loads(curve_file.read_text()) if curve_file.exists() else []
+        frames = _frames(r.data, "train", r.profile)
+        steps = curve[-1]["step"] * 2 if curve else r.first
+        converged = _converged(curve, r.min_gain_db)
+        while not converged and (not curve or curve[-1]["step"] < limit):
+            steps = min(steps, limit)
+            cfg = dataclasses.replace(r.train, steps=steps, snapshot_at=(0, steps))
+            res = train(r.model, frames, cfg, run_dir=run, progress=progress)
+            point = {"step": steps, "seconds": round(res.total_seconds, 1), **_measure(res.model, r)}
+            curve.append(point)
+            _write_json(curve, curve_file)
+            converged = _converged(curve, r.min_gain_db)
+            if progress:
+                print(f"{name}: step {steps:,}: val PSNR {point['val_psnr_db']:.2f} dB "
+                      f"({res.total_seconds / 60:.1f} min in all){'; converged' if converged else ''}", flush=True)
+            steps *= 2
+        out[name] = {"curve": curve, "converged": converged, "steps": curve[-1]["step"] if curve else 0}
+        if ship and curve:
+            export(name, root=root, profile_name=profile_name)
+    return out
+
+
+def _converged(curve: list[dict], min_gain_db: float) -> bool:
+    """True when the last doubling gained less than ``min_gain_db`` of validation PSNR."""
+    return len(curve) >= 2 and curve[-1]["val_psnr_db"] - curve[-2]["val_psnr_db"] < min_gain_db
+
+
+# --------------------------------------------------------------------------- shipping
+def _half(state: dict) -> dict:
+    """A state dict with floating tensors stored as float16 (integers kept)."""
+    return {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+
+
+def _git_commit() -> str | None:
+    """The commit of the repository this package lives in, if any."""
+    try:
+        r = subprocess.run(["git", "rev-parse", "HEAD"], cwd=WEIGHTS.parent, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=WEIGHTS.parent,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return (r.stdout.strip() + ("+dirty" if dirty else "")) if r.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _snapshot_rows(run: Path, size: int) -> tuple[np.ndarray | None, list[int]]:
+    """The first clip (input row, output row) of every snapshot of a run, stacked: (2*size*K, W)."""
+    from PIL import Image
+
+    files = sorted(run.glob("snapshot_*.png"))
+    if not files:
+        return None, []
+    rows = [np.asarray(Image.open(p).convert("L"))[: 2 * size] for p in files]
+    return np.concatenate(rows), [int(p.stem.split("_")[1]) for p in files]
+
+
+def export(name: str, *, root: str | os.PathLike | None = None, profile_name: str = "book") -> dict:
+    """Ship a recipe's finished run: float16 weights, snapshot rows and its manifest entry.
+
+    Returns:
+        The manifest entry.
+
+    Raises:
+        CheckpointError: no run, or a weight file over :data:`MAX_BYTES`.
+    """
+    from PIL import Image
+
+    from .devices import describe_device
+    from .training import load_checkpoint
+
+    r = recipes(profile_name)[name]
+    run = _run_dir(r, None if root is None else Path(root))
+    ckpt = load_checkpoint(run)
+    curve = json.loads((run / "curve.json").read_text())
+    buf = io.BytesIO()
+    torch.save(_half(ckpt["model"]), buf)
+    data = buf.getvalue()
+    if len(data) > MAX_BYTES:
+        raise CheckpointError(run, f"{name}: {len(data):,} bytes in float16, over the {MAX_BYTES:,} shipped per file")
+    WEIGHTS.mkdir(exist_ok=True)
+    path = WEIGHTS / f"{name}.pt"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    rows, snap_steps = _snapshot_rows(run, r.model.size)
+    if rows is not None:
+        Image.fromarray(rows).save(WEIGHTS / f"{name}.snapshots.png", optimize=True)
+    shipped = load(name, entry={"sha256": hashlib.sha256(data).hexdigest(), "model_config": dataclasses.asdict(r.model)})
+    frames = _frames(r.data, "train", r.profile)
+    steps = ckpt["history_steps"]
+    keep = max(1, len(steps) // 200)  # at most ~200 points of loss history
+    entry = {
+        "name": name, "kind": r.model.kind, "data": frames.source, "data_fingerprint": _fingerprint(frames),
+        "model_config": dataclasses.asdict(r.model), "train_config": {**r.train.identity(), "steps": int(ckpt["step"])},
+        "run": run.name, "steps": int(ckpt["step"]), "seconds": round(float(ckpt.get("train_seconds", 0.0)), 1),
+        "machine": ckpt.get("device") or describe_device("cpu"), "precision": ckpt.get("precision"),
+        "torch": ckpt.get("torch_version"), "git_commit": _git_commit(),
+        "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "converged": _converged(curve, r.min_gain_db), "min_gain_db": r.min_gain_db, "cap": r.cap,
+        "curve": curve, "metrics": _measure(shipped, r),
+        "history": {"steps": steps[::keep], "losses": [round(x, 6) for x in ckpt["history_losses"][::keep]]},
+        "snapshots": snap_steps, "file": path.name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+    }
+    table = manifest()
+    table[name] = entry
+    _write_json(table, MANIFEST)
+    return entry
+
+
+def manifest() -> dict[str, dict]:
+    """The shipped models: name -> manifest entry (empty when none is shipped)."""
+    return json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {}
+
+
+def _same(a, b) -> bool:
+    """Equal once both went through JSON (tuples and lists alike)."""
+    return json.loads(json.dumps(a, default=str)) == json.loads(json.dumps(b, default=str))
+
+
+def find(model_cfg: ModelConfig, data: str | None) -> dict | None:
+    """The manifest entry of shipped weights for this model configuration trained on ``data``.
+
+    Args:
+        model_cfg: the model configuration (every field must match).
+        data: the training data's identity (:attr:`gruae.data.VideoFrames.source`).
+
+    Returns:
+        The entry, or None.
+    """
+    if data is None:
+        return None
+    cfg = dataclasses.asdict(model_cfg)
+    for entry in manifest().values():
+        if entry["data"] == data and _same(entry["model_config"], cfg):
+            return entry
+    return None
+
+
+def load(name: str, *, entry: dict | None = None, device: str | torch.device = "cpu") -> nn.Module:
+    """Rebuild a shipped model in float32, in eval mode.
+
+    Raises:
+        CheckpointError: unknown name, missing file, or a file whose SHA-256 differs from the manifest.
+    """
+    entry = entry or manifest().get(name)
+    path = WEIGHTS / f"{name}.pt"
+    if entry is None or not path.exists():
+        raise CheckpointError(path, f"no shipped weights named {name!r} (run `python -m gruae pretrain {name}`)")
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+        raise CheckpointError(path, "SHA-256 differs from gruae/weights/manifest.json: the file is damaged or "
+                                    "was not written by `python -m gruae pretrain`")
+    cfg = ModelConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in entry["model_config"].items()})
+    model = build_model(cfg)
+    state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    return model.to(device).eval()
+
+
+def snapshots(name: str, entry: dict) -> dict[int, np.ndarray]:
+    """The snapshot rows shipped with a model: step -> uint8 grid (input row above output row)."""
+    from PIL import Image
+
+    path = WEIGHTS / f"{name}.snapshots.png"
+    if not path.exists() or not entry.get("snapshots"):
+        return {}
+    rows = np.asarray(Image.open(path).convert("L"))
+    return dict(zip(entry["snapshots"], np.split(rows, len(entry["snapshots"]))))
+
+
+def check(names: list[str] | None = None, *, rtol: float = 1e-3, profile_name: str = "book") -> list[str]:
+    """Reload shipped models, measure them again, and list every figure that moved.
+
+    Args:
+        names: models to check (default: every shipped one).
+        rtol: relative tolerance (float noise between machines; the figures are means over
+            thousands of frames).
+        profile_name: whose recipes the shipped models are compared with.
+
+    Returns:
+        One line per difference (empty when everything matches).
+    """
+    table = manifest()
+    problems = []
+    for name in names or list(table):
+        entry = table.get(name)
+        if entry is None:
+            problems.append(f"{name}: not shipped")
+            continue
+        recipe = recipes(profile_name).get(name)
+        if recipe is None or not _same(entry["model_config"], dataclasses.asdict(recipe.model)):
+            problems.append(f"{name}: the shipped configuration is not today's recipe (pretrain it again)")
+            continue
+        got = _measure(load(name, entry=entry), recipe)
+        for key, want in entry["metrics"].items():
+            if not np.isclose(got.get(key, np.nan), want, rtol=rtol, atol=1e-3):
+                problems.append(f"{name}: {key} = {got.get(key)} now, {want} in the manifest")
+    return problems

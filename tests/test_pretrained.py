@@ -1,0 +1,72 @@
+"""Tests for gruae.pretrained: doubling until converged, shipping, the manifest, fit's use, --check."""
+
+import json
+
+import pytest
+import torch
+
+from gruae import config, datasets, pretrained
+from gruae.errors import CheckpointError
+from gruae.training import fit
+
+
+@pytest.fixture
+def shelf(tmp_path, monkeypatch):
+    """An empty weights folder in place of the package's."""
+    monkeypatch.setattr(pretrained, "WEIGHTS", tmp_path / "weights")
+    monkeypatch.setattr(pretrained, "MANIFEST", tmp_path / "weights" / "manifest.json")
+    return tmp_path
+
+
+def test_pretrain_doubles_ships_and_fit_uses_it(shelf, capsys):
+    r = pretrained.pretrain(["actions-gruae"], root=shelf / "data", cap=40, progress=False, profile_name="ci")
+    curve = r["actions-gruae"]["curve"]
+    assert [p["step"] for p in curve] == [20, 40]  # the live run's length, doubled, then the cap
+    entry = pretrained.manifest()["actions-gruae"]
+    for key in ("model_config", "train_config", "data", "data_fingerprint", "steps", "seconds", "machine",
+                "torch", "git_commit", "curve", "metrics", "sha256", "history"):
+        assert key in entry, key
+    assert entry["steps"] == 40 and entry["bytes"] < pretrained.MAX_BYTES
+    assert (shelf / "weights" / "actions-gruae.pt").exists()
+    assert all(v.dtype in (torch.float16, torch.int64) for v in torch.load(shelf / "weights" / "actions-gruae.pt").values())
+    # resumable: a second call trains nothing more and ships the same file
+    again = pretrained.pretrain(["actions-gruae"], root=shelf / "data", cap=40, progress=False, profile_name="ci")
+    assert again["actions-gruae"]["curve"] == curve
+    assert pretrained.check(profile_name="ci") == []
+
+    P = config.profile("ci")
+    frames = datasets.actions(P, "train")
+    loaded = fit(P.model, frames, P.train, root=shelf / "data")
+    assert loaded.pretrained == "actions-gruae" and loaded.seconds == 0 and loaded.resumed_from == 40
+    assert "pretrained weights 'actions-gruae'" in capsys.readouterr().out
+    assert set(loaded.snapshots) == {0, 20, 40}
+    live = fit(P.model, frames, P.train, root=shelf / "data", pretrained=False, progress=False)
+    assert live.pretrained is None and live.seconds > 0
+    other = datasets.actions(P, "test")  # other data: never the shipped model
+    assert pretrained.find(P.model, other.source) is None
+
+
+def test_check_and_load_catch_changes(shelf):
+    pretrained.pretrain(["actions-per_frame"], root=shelf / "data", cap=20, progress=False, profile_name="ci")
+    table = json.loads(pretrained.MANIFEST.read_text())
+    table["actions-per_frame"]["metrics"]["val_psnr_db"] += 0.5
+    pretrained.MANIFEST.write_text(json.dumps(table))
+    assert any("val_psnr_db" in line for line in pretrained.check(profile_name="ci"))
+    path = shelf / "weights" / "actions-per_frame.pt"
+    path.write_bytes(path.read_bytes()[:-10] + b"0123456789")
+    with pytest.raises(CheckpointError, match="SHA-256 differs"):
+        pretrained.load("actions-per_frame")
+    with pytest.raises(CheckpointError, match="no shipped weights named 'nope'"):
+        pretrained.load("nope")
+
+
+def test_ci_profile_never_matches_shipped_weights():
+    P = config.profile("ci")
+    for kind in ("gruae", "per_frame", "single_latent", "conv3d", "gru_predict"):
+        assert pretrained.find(P.model_for(kind), datasets.actions(P, "train").source) is None
+
+
+@pytest.mark.skipif(not pretrained.manifest(), reason="no weights shipped yet (python -m gruae pretrain)")
+def test_shipped_gruae_measures_as_its_manifest_says():
+    name = "actions-gruae" if "actions-gruae" in pretrained.manifest() else next(iter(pretrained.manifest()))
+    assert pretrained.check([name]) == []
