@@ -15,7 +15,7 @@ CI_DATA := _build/ci-data
 # the profile the book is built with; each profile keeps its own execution cache
 PROFILE ?= book
 
-.PHONY: book test venv benchmarks clean data-link
+.PHONY: book test venv benchmarks clean data-link pretrained
 
 venv: $(STAMP)
 
@@ -39,6 +39,11 @@ test: venv
 
 benchmarks: venv
 	$(BIN)/python benchmarks/synthetic_speed.py
+
+# train the book's shipped models until converged (hours on a CPU; resumable: run it again to go on),
+# then export them into gruae/weights with their manifest. One model: make pretrained NAMES=actions-gruae
+pretrained: venv
+	$(BIN)/python -m gruae pretrain $(NAMES)
 
 # use a copy of a named dataset you already have: make data-link NAME=ucsd_ped2 SRC=/path/to/ped2
 data-link: venv

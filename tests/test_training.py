@@ -302,3 +302,21 @@ def test_constant_rate_run_continues_for_more_steps(frames, tmp_path):
     assert same(weights(longer.model), weights(full.model)), "8 + 4 steps equal 12 steps"
     assert const.identity() == TrainConfig(**{**const.__dict__, "steps": 99}).identity()
     assert CFG.identity() != TrainConfig(**{**CFG.__dict__, "steps": 99}).identity(), "cosine: steps matter"
+
+
+def test_float16_path_scales_gradients_and_resumes(frames, tmp_path, monkeypatch):
+    """Pre-Ampere GPUs (Colab's T4) train in float16 with a gradient scaler: the same code path,
+    run here on the CPU (whose autocast and GradScaler accept float16 too)."""
+    import gruae.training as training
+
+    monkeypatch.setattr(training, "choose_precision", lambda device, amp: "fp16")
+    r = train(MODEL, frames, CFG, run_dir=tmp_path, progress=False)
+    assert r.precision == "fp16" and all(np.isfinite(r.losses))
+    ckpt = load_checkpoint(tmp_path)
+    assert ckpt["precision"] == "fp16" and ckpt["scaler"]["scale"] > 0
+
+
+def test_training_leaves_cudnn_settings_as_it_found_them(frames):
+    before = torch.backends.cudnn.benchmark
+    train(MODEL, frames, TrainConfig(**{**CFG.__dict__, "steps": 2, "snapshot_at": ()}), progress=False)
+    assert torch.backends.cudnn.benchmark == before
