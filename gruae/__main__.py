@@ -148,8 +148,10 @@ def _cmd_pretrain(args: argparse.Namespace) -> None:
             raise GruaeError(f"{len(problems)} figure(s) differ from gruae/weights/manifest.json")
         print(f"every shipped model measures as its manifest says ({len(args.names or pretrained.manifest())} checked)")
         return
-    for name, r in pretrained.pretrain(args.names or None, root=args.out, cap=args.cap, progress=not args.quiet).items():
-        print(f"{name}: {r['steps']:,} steps, {'converged' if r['converged'] else 'stopped at the cap'}")
+    for name, r in pretrained.pretrain(args.names or None, root=args.out, cap=args.cap, hours=args.hours,
+                                       progress=not args.quiet).items():
+        why = "converged" if r["converged"] else "out of time (run again to go on)" if r.get("out_of_time") else "at the cap"
+        print(f"{name}: {r['steps']:,} steps, {why}; shipped to gruae/weights")
 
 
 MODEL_CHOICES = ("gruae", "per_frame", "single_latent", "conv3d", "gru_predict")
@@ -199,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument("--list", action="store_true", help="every pretrained model and what is shipped")
     pt.add_argument("--check", action="store_true", help="reload the shipped models and measure them against the manifest")
     pt.add_argument("--cap", type=int, help="largest number of steps (default: each recipe's)")
+    pt.add_argument("--hours", type=float, help="time budget: then the running model is saved and shipped as it is")
     pt.add_argument("--out", default=None, help="data folder for the runs (default: $GRUAE_DATA or data/)")
     pt.add_argument("--quiet", action="store_true", help="no progress bars")
     pt.set_defaults(run=_cmd_pretrain)

@@ -37,6 +37,7 @@ import io
 import json
 import os
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,14 +147,59 @@ def _write_json(obj, path: Path) -> None:
     os.replace(tmp, path)
 
 
+class _OutOfTime(KeyboardInterrupt):
+    """Raised from the training callback when ``pretrain``'s time budget is spent (train saves first)."""
+
+
+def _seed_from_shipped(r: Recipe, run: Path) -> bool:
+    """Start an empty run folder from the shipped weights of the same recipe, if any.
+
+    A new machine (or session) has no run folder, only the package: a recipe stopped before it
+    converged goes on from its shipped weights and curve, with a fresh optimiser (Adam's moments
+    re-estimate within a few hundred steps; the manifest keeps the history). Returns True when seeded.
+    """
+    from .training import CHECKPOINT, IDENTITY_VERSION, _save_atomic
+
+    entry = manifest().get(r.name)
+    if (run / CHECKPOINT).exists() or entry is None or entry.get("converged"):
+        return False
+    if not (_same(entry["model_config"], dataclasses.asdict(r.model)) and entry["data"] == _frames(
+            r.data, "train", r.profile).source and _same({**entry["train_config"], "steps": None},
+                                                        {**r.train.identity(), "steps": None})):
+        return False
+    model = load(r.name, entry=entry)
+    opt = torch.optim.Adam(model.parameters(), lr=r.train.lr, weight_decay=r.train.weight_decay)
+    _save_atomic({
+        "model_config": dataclasses.asdict(r.model), "train_config": r.train.identity(),
+        "model_class": type(model).__name__, "identity_version": IDENTITY_VERSION, "step": int(entry["steps"]),
+        "model": model.state_dict(), "optimizer": opt.state_dict(), "scaler": None, "sampler_rng": None,
+        "torch_rng": torch.get_rng_state(), "cuda_rng": None, "history_steps": entry["history"]["steps"],
+        "history_losses": entry["history"]["losses"], "torch_version": str(torch.__version__),
+        "train_seconds": float(entry["seconds"]), "device": entry["machine"], "precision": entry.get("precision"),
+    }, run / CHECKPOINT)
+    _write_json(entry["curve"], run / "curve.json")
+    _write_json({"resumed_from_shipped": int(entry["steps"]), "machine": entry["machine"]}, run / "seeded.json")
+    from PIL import Image
+
+    for step, rows in snapshots(r.name, entry).items():
+        Image.fromarray(rows).save(run / f"snapshot_{step:06d}.png")
+    return True
+
+
 def pretrain(names: list[str] | None = None, *, root: str | os.PathLike | None = None, cap: int | None = None,
-             progress: bool = True, ship: bool = True, profile_name: str = "book") -> dict[str, dict]:
+             hours: float | None = None, progress: bool = True, ship: bool = True,
+             profile_name: str = "book") -> dict[str, dict]:
     """Train recipes until converged (or ``cap``) and ship their weights.
+
+    Safe to stop at any moment and to run again: each recipe goes on from its run folder, or, on
+    a machine without one, from its shipped weights when they are not converged yet.
 
     Args:
         names: recipe names (default: all of :func:`recipes`).
         root: the data folder holding the runs (default ``$GRUAE_DATA`` or ``data/``).
         cap: override every recipe's step cap.
+        hours: a time budget: when it is spent, the running recipe saves, is shipped as it is
+            (its manifest entry says ``"converged": false``) and no further recipe starts.
         progress: progress bars and one line per evaluation.
         ship: export the weights into the package when a run ends.
         profile_name: whose recipes (the shipped weights are ``"book"``'s).
@@ -168,12 +214,20 @@ def pretrain(names: list[str] | None = None, *, root: str | os.PathLike | None =
     if unknown:
         raise DataError(None, f"unknown pretrained model(s) {', '.join(unknown)}; known: {', '.join(table)}")
     root = None if root is None else Path(root)
+    deadline = None if hours is None else time.monotonic() + 3600 * hours
+
+    def out_of_time(step: int, loss: float) -> None:
+        if deadline is not None and time.monotonic() > deadline:
+            raise _OutOfTime
+
     out = {}
     for name in names or list(table):
         r = table[name]
         limit = cap or r.cap
         run = _run_dir(r, root)
         run.mkdir(parents=True, exist_ok=True)
+        if _seed_from_shipped(r, run) and progress:
+            print(f"{name}: going on from the shipped weights ({manifest()[name]['steps']:,} steps)", flush=True)
         curve_file = run / "curve.json"
         curve = json.loads(curve_file.read_text()) if curve_file.exists() else []
         frames = _frames(r.data, "train", r.profile)
@@ -182,7 +236,13 @@ def pretrain(names: list[str] | None = None, *, root: str | os.PathLike | None =
         while not converged and (not curve or curve[-1]["step"] < limit):
             steps = min(steps, limit)
             cfg = dataclasses.replace(r.train, steps=steps, snapshot_at=(0, steps))
-            res = train(r.model, frames, cfg, run_dir=run, progress=progress)
+            try:
+                res = train(r.model, frames, cfg, run_dir=run, progress=progress, callback=out_of_time)
+            except _OutOfTime:
+                if ship:
+                    export(name, root=root, profile_name=profile_name)
+                out[name] = {"curve": curve, "converged": False, "steps": _steps_done(run), "out_of_time": True}
+                return out
             point = {"step": steps, "seconds": round(res.total_seconds, 1), **_measure(res.model, r)}
             curve.append(point)
             _write_json(curve, curve_file)
@@ -195,6 +255,13 @@ def pretrain(names: list[str] | None = None, *, root: str | os.PathLike | None =
         if ship and curve:
             export(name, root=root, profile_name=profile_name)
     return out
+
+
+def _steps_done(run: Path) -> int:
+    """The step of a run folder's checkpoint."""
+    from .training import load_checkpoint
+
+    return int(load_checkpoint(run)["step"])
 
 
 def _converged(curve: list[dict], min_gain_db: float) -> bool:
@@ -247,7 +314,7 @@ def export(name: str, *, root: str | os.PathLike | None = None, profile_name: st
     r = recipes(profile_name)[name]
     run = _run_dir(r, None if root is None else Path(root))
     ckpt = load_checkpoint(run)
-    curve = json.loads((run / "curve.json").read_text())
+    curve = json.loads((run / "curve.json").read_text()) if (run / "curve.json").exists() else []
     buf = io.BytesIO()
     torch.save(_half(ckpt["model"]), buf)
     data = buf.getvalue()
@@ -273,6 +340,8 @@ def export(name: str, *, root: str | os.PathLike | None = None, profile_name: st
         "torch": ckpt.get("torch_version"), "git_commit": _git_commit(),
         "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "converged": _converged(curve, r.min_gain_db), "min_gain_db": r.min_gain_db, "cap": r.cap,
+        "resumed_from_shipped": (json.loads((run / "seeded.json").read_text())["resumed_from_shipped"]
+                                 if (run / "seeded.json").exists() else None),
         "curve": curve, "metrics": _measure(shipped, r),
         "history": {"steps": steps[::keep], "losses": [round(x, 6) for x in ckpt["history_losses"][::keep]]},
         "snapshots": snap_steps, "file": path.name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),

@@ -70,3 +70,15 @@ def test_ci_profile_never_matches_shipped_weights():
 def test_shipped_gruae_measures_as_its_manifest_says():
     name = "actions-gruae" if "actions-gruae" in pretrained.manifest() else next(iter(pretrained.manifest()))
     assert pretrained.check([name]) == []
+
+
+def test_time_budget_ships_partial_weights_and_another_machine_goes_on(shelf):
+    r = pretrained.pretrain(["actions-gruae"], root=shelf / "a", cap=40, hours=0, progress=False, profile_name="ci")
+    assert r["actions-gruae"]["out_of_time"] and r["actions-gruae"]["steps"] == 5  # saved at the first logged step
+    entry = pretrained.manifest()["actions-gruae"]
+    assert entry["steps"] == 5 and not entry["converged"]
+    # a fresh machine: no run folder, only the package's weights
+    r = pretrained.pretrain(["actions-gruae"], root=shelf / "b", cap=40, progress=False, profile_name="ci")
+    entry = pretrained.manifest()["actions-gruae"]
+    assert [p["step"] for p in entry["curve"]] == [20, 40] and entry["resumed_from_shipped"] == 5
+    assert entry["steps"] == 40 and entry["history"]["steps"][0] == 5
