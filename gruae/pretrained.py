@@ -226,6 +226,8 @@ def pretrain(names: list[str] | None = None, *, root: str | os.PathLike | None =
         limit = cap or r.cap
         run = _run_dir(r, root)
         run.mkdir(parents=True, exist_ok=True)
+        if not (run / "started.json").exists():  # the code a run started from (a later export may be other code)
+            _write_json({"git_commit": _git_commit()}, run / "started.json")
         if _seed_from_shipped(r, run) and progress:
             print(f"{name}: going on from the shipped weights ({manifest()[name]['steps']:,} steps)", flush=True)
         curve_file = run / "curve.json"
@@ -338,6 +340,8 @@ def export(name: str, *, root: str | os.PathLike | None = None, profile_name: st
         "run": run.name, "steps": int(ckpt["step"]), "seconds": round(float(ckpt.get("train_seconds", 0.0)), 1),
         "machine": ckpt.get("device") or describe_device("cpu"), "precision": ckpt.get("precision"),
         "torch": ckpt.get("torch_version"), "git_commit": _git_commit(),
+        "started_at_commit": (json.loads((run / "started.json").read_text())["git_commit"]
+                              if (run / "started.json").exists() else None),
         "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "converged": _converged(curve, r.min_gain_db), "min_gain_db": r.min_gain_db, "cap": r.cap,
         "resumed_from_shipped": (json.loads((run / "seeded.json").read_text())["resumed_from_shipped"]
