@@ -12,7 +12,8 @@ The package behind the GRU-AE book. Its modules, in the order data flows through
                config     the named profiles (ci / book / article): data, model and training sizes
     training   devices    device, precision (bf16/fp16/fp32) and memory layout, chosen by capability
                training   the loop: progress, checkpoints, snapshots, resume, load-or-train
-               pretrained the shipped converged weights, the command that makes them, its manifest
+               shipped    the pretrained weights on the package's shelf: manifest, find, load
+               pretrained the command that makes them: train until converged, export, check
     scores     scoring    whole-video reconstruction; MSE, PSNR, SSIM, motion measures
                anomaly    error maps, baselines, regularity, ROC AUC, EER, thresholds
     pictures   plotting   strips, animations, error maps, score curves, tables
@@ -39,7 +40,7 @@ _EXPORTS = {
     "training": ("TrainConfig", "TrainResult", "fit", "train", "load_checkpoint", "load_model"),
 }
 _MODULES = ("anomaly", "config", "data", "datasets", "devices", "download", "errors", "export", "hub",
-            "models", "plotting", "pretrained", "readers", "scoring", "synthetic", "training")
+            "models", "plotting", "pretrained", "readers", "scoring", "shipped", "synthetic", "training")
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [*_MODULES, *_WHERE]

@@ -129,12 +129,12 @@ def _cmd_score(args: argparse.Namespace) -> None:
 
 def _cmd_pretrain(args: argparse.Namespace) -> None:
     """Train the book's shipped models until converged, list them, or check them."""
-    from . import pretrained
+    from . import pretrained, shipped
 
     if args.list:
-        shipped = pretrained.manifest()
+        shelf = shipped.manifest()
         for name, r in pretrained.recipes().items():
-            e = shipped.get(name)
+            e = shelf.get(name)
             state = "not shipped" if e is None else (
                 f"shipped: {e['steps']:,} steps, {e['seconds'] / 60:.0f} min on {e['machine']}; "
                 + ", ".join(f"{k} {v}" for k, v in e["metrics"].items() if k.startswith("test_")))
@@ -146,7 +146,7 @@ def _cmd_pretrain(args: argparse.Namespace) -> None:
             print(line)
         if problems:
             raise GruaeError(f"{len(problems)} figure(s) differ from gruae/weights/manifest.json")
-        print(f"every shipped model measures as its manifest says ({len(args.names or pretrained.manifest())} checked)")
+        print(f"every shipped model measures as its manifest says ({len(args.names or shipped.manifest())} checked)")
         return
     for name, r in pretrained.pretrain(args.names or None, root=args.out, cap=args.cap, hours=args.hours,
                                        progress=not args.quiet).items():

@@ -18,14 +18,13 @@ training cell is a short live demonstration. Everything here is generated, nothi
   of the run, and records in ``gruae/weights/manifest.json``: the configurations, the run
   identity, the data's identity and fingerprint, steps, wall time, machine, precision, torch
   version, git commit, the curve, the held-out figures of the shipped (float16) weights, the
-  loss history and the file's SHA-256;
-- :func:`find` is what :func:`gruae.training.fit` asks: shipped weights for this model
-  configuration and this data, if any; :func:`load` rebuilds the model (its SHA-256 checked);
+  loss history and the file's SHA-256 (:mod:`gruae.shipped` reads them back: what
+  :func:`gruae.training.fit` loads);
 - :func:`check` (``python -m gruae pretrain --check``) reloads every shipped model, measures it
   again and fails when a figure differs from the manifest beyond float noise.
 
 The ``ci`` profile never uses shipped weights: its models are other configurations, so
-:func:`find` never matches them.
+:func:`gruae.shipped.find` never matches them.
 """
 
 from __future__ import annotations
@@ -45,19 +44,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import shipped
 from .download import data_dir
 from .errors import CheckpointError, DataError
-from .models import ModelConfig, build_model
+from .models import ModelConfig
+from .shipped import load, manifest, same, snapshots
 from .training import TrainConfig
 
-__all__ = ["WEIGHTS", "MANIFEST", "MAX_BYTES", "Recipe", "recipes", "pretrain", "export", "manifest",
-           "find", "load", "snapshots", "check"]
-
-WEIGHTS = Path(__file__).resolve().parent / "weights"
-"""The folder of the shipped weights (package data)."""
-
-MANIFEST = WEIGHTS / "manifest.json"
-"""The generated record of every shipped model."""
+__all__ = ["MAX_BYTES", "Recipe", "recipes", "pretrain", "export", "check"]
 
 MAX_BYTES = 2_000_000
 """Largest weight file shipped (float16 state dict)."""
@@ -163,8 +157,8 @@ def _seed_from_shipped(r: Recipe, run: Path) -> bool:
     entry = manifest().get(r.name)
     if (run / CHECKPOINT).exists() or entry is None or entry.get("converged"):
         return False
-    if not (_same(entry["model_config"], dataclasses.asdict(r.model)) and entry["data"] == _frames(
-            r.data, "train", r.profile).source and _same({**entry["train_config"], "steps": None},
+    if not (same(entry["model_config"], dataclasses.asdict(r.model)) and entry["data"] == _frames(
+            r.data, "train", r.profile).source and same({**entry["train_config"], "steps": None},
                                                         {**r.train.identity(), "steps": None})):
         return False
     model = load(r.name, entry=entry)
@@ -280,8 +274,8 @@ def _half(state: dict) -> dict:
 def _git_commit() -> str | None:
     """The commit of the repository this package lives in, if any."""
     try:
-        r = subprocess.run(["git", "rev-parse", "HEAD"], cwd=WEIGHTS.parent, capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=WEIGHTS.parent,
+        r = subprocess.run(["git", "rev-parse", "HEAD"], cwd=shipped.WEIGHTS.parent, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=shipped.WEIGHTS.parent,
                                capture_output=True, text=True, timeout=10).stdout.strip()
         return (r.stdout.strip() + ("+dirty" if dirty else "")) if r.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
@@ -322,15 +316,15 @@ def export(name: str, *, root: str | os.PathLike | None = None, profile_name: st
     data = buf.getvalue()
     if len(data) > MAX_BYTES:
         raise CheckpointError(run, f"{name}: {len(data):,} bytes in float16, over the {MAX_BYTES:,} shipped per file")
-    WEIGHTS.mkdir(exist_ok=True)
-    path = WEIGHTS / f"{name}.pt"
+    shipped.WEIGHTS.mkdir(exist_ok=True)
+    path = shipped.WEIGHTS / f"{name}.pt"
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
     rows, snap_steps = _snapshot_rows(run, r.model.size)
     if rows is not None:
-        Image.fromarray(rows).save(WEIGHTS / f"{name}.snapshots.png", optimize=True)
-    shipped = load(name, entry={"sha256": hashlib.sha256(data).hexdigest(), "model_config": dataclasses.asdict(r.model)})
+        Image.fromarray(rows).save(shipped.WEIGHTS / f"{name}.snapshots.png", optimize=True)
+    model16 = load(name, entry={"sha256": hashlib.sha256(data).hexdigest(), "model_config": dataclasses.asdict(r.model)})
     frames = _frames(r.data, "train", r.profile)
     steps = ckpt["history_steps"]
     keep = max(1, len(steps) // 200)  # at most ~200 points of loss history
@@ -346,75 +340,14 @@ def export(name: str, *, root: str | os.PathLike | None = None, profile_name: st
         "converged": _converged(curve, r.min_gain_db), "min_gain_db": r.min_gain_db, "cap": r.cap,
         "resumed_from_shipped": (json.loads((run / "seeded.json").read_text())["resumed_from_shipped"]
                                  if (run / "seeded.json").exists() else None),
-        "curve": curve, "metrics": _measure(shipped, r),
+        "curve": curve, "metrics": _measure(model16, r),
         "history": {"steps": steps[::keep], "losses": [round(x, 6) for x in ckpt["history_losses"][::keep]]},
         "snapshots": snap_steps, "file": path.name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
     }
     table = manifest()
     table[name] = entry
-    _write_json(table, MANIFEST)
+    _write_json(table, shipped.MANIFEST)
     return entry
-
-
-def manifest() -> dict[str, dict]:
-    """The shipped models: name -> manifest entry (empty when none is shipped)."""
-    return json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {}
-
-
-def _same(a, b) -> bool:
-    """Equal once both went through JSON (tuples and lists alike)."""
-    return json.loads(json.dumps(a, default=str)) == json.loads(json.dumps(b, default=str))
-
-
-def find(model_cfg: ModelConfig, data: str | None) -> dict | None:
-    """The manifest entry of shipped weights for this model configuration trained on ``data``.
-
-    Args:
-        model_cfg: the model configuration (every field must match).
-        data: the training data's identity (:attr:`gruae.data.VideoFrames.source`).
-
-    Returns:
-        The entry, or None.
-    """
-    if data is None:
-        return None
-    cfg = dataclasses.asdict(model_cfg)
-    for entry in manifest().values():
-        if entry["data"] == data and _same(entry["model_config"], cfg):
-            return entry
-    return None
-
-
-def load(name: str, *, entry: dict | None = None, device: str | torch.device = "cpu") -> nn.Module:
-    """Rebuild a shipped model in float32, in eval mode.
-
-    Raises:
-        CheckpointError: unknown name, missing file, or a file whose SHA-256 differs from the manifest.
-    """
-    entry = entry or manifest().get(name)
-    path = WEIGHTS / f"{name}.pt"
-    if entry is None or not path.exists():
-        raise CheckpointError(path, f"no shipped weights named {name!r} (run `python -m gruae pretrain {name}`)")
-    data = path.read_bytes()
-    if hashlib.sha256(data).hexdigest() != entry["sha256"]:
-        raise CheckpointError(path, "SHA-256 differs from gruae/weights/manifest.json: the file is damaged or "
-                                    "was not written by `python -m gruae pretrain`")
-    cfg = ModelConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in entry["model_config"].items()})
-    model = build_model(cfg)
-    state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-    return model.to(device).eval()
-
-
-def snapshots(name: str, entry: dict) -> dict[int, np.ndarray]:
-    """The snapshot rows shipped with a model: step -> uint8 grid (input row above output row)."""
-    from PIL import Image
-
-    path = WEIGHTS / f"{name}.snapshots.png"
-    if not path.exists() or not entry.get("snapshots"):
-        return {}
-    rows = np.asarray(Image.open(path).convert("L"))
-    return dict(zip(entry["snapshots"], np.split(rows, len(entry["snapshots"]))))
 
 
 def check(names: list[str] | None = None, *, rtol: float = 1e-3, profile_name: str = "book") -> list[str]:
@@ -437,7 +370,7 @@ def check(names: list[str] | None = None, *, rtol: float = 1e-3, profile_name: s
             problems.append(f"{name}: not shipped")
             continue
         recipe = recipes(profile_name).get(name)
-        if recipe is None or not _same(entry["model_config"], dataclasses.asdict(recipe.model)):
+        if recipe is None or not same(entry["model_config"], dataclasses.asdict(recipe.model)):
             problems.append(f"{name}: the shipped configuration is not today's recipe (pretrain it again)")
             continue
         got = _measure(load(name, entry=entry), recipe)

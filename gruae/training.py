@@ -50,6 +50,7 @@ from .data import VideoFrames, to_uint8
 from .devices import autocast, channels_last_helps, choose_precision, describe_device, resolve_device
 from .download import data_dir
 from .errors import CheckpointError, TrainingError
+from . import shipped
 from .models import ModelConfig, build_model, clip_channels_last, clip_frames_of, model_channels_last
 
 __all__ = ["TrainConfig", "TrainResult", "train", "fit", "load_checkpoint", "load_model",
@@ -119,7 +120,7 @@ class TrainResult:
     resumed_from: int = 0  # step the run started from (0 = fresh start)
     device: str = "cpu"  # device the model trained on
     precision: str = "fp32"  # "bf16", "fp16" or "fp32": what the steps of this call ran in
-    pretrained: str | None = None  # the shipped weights it was loaded from (gruae.pretrained), or None
+    pretrained: str | None = None  # the shipped weights it was loaded from (gruae.shipped), or None
 
 
 def learning_rate(cfg: TrainConfig, step: int) -> float:
@@ -546,7 +547,7 @@ def fit(
     """The trained model for this configuration: shipped weights, a finished run, or a new run.
 
     In that order: the package's pretrained weights when they were trained with this model
-    configuration on this data (:func:`gruae.pretrained.find`; one line says so); else the
+    configuration on this data (:func:`gruae.shipped.find`; one line says so); else the
     checkpoint of an earlier run of this exact configuration in the run folder
     :func:`run_dir_for` ``(name, model_cfg, cfg, data_id)``, so chapters that ask for the same
     model on the same data share one training run and an interrupted run resumes; else it trains.
@@ -569,8 +570,6 @@ def fit(
     """
     data_id = data_id or frames.source or _fingerprint(frames)
     if pretrained and os.environ.get("GRUAE_RETRAIN", "0") in ("", "0"):
-        from . import pretrained as shipped
-
         entry = shipped.find(model_cfg, data_id)
         if entry is not None:
             print(f"{name}: pretrained weights '{entry['name']}' ({entry['steps']:,} steps, "

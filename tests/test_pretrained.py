@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from gruae import config, datasets, pretrained
+from gruae import config, datasets, pretrained, shipped
 from gruae.errors import CheckpointError
 from gruae.training import fit
 
@@ -13,8 +13,8 @@ from gruae.training import fit
 @pytest.fixture
 def shelf(tmp_path, monkeypatch):
     """An empty weights folder in place of the package's."""
-    monkeypatch.setattr(pretrained, "WEIGHTS", tmp_path / "weights")
-    monkeypatch.setattr(pretrained, "MANIFEST", tmp_path / "weights" / "manifest.json")
+    monkeypatch.setattr(shipped, "WEIGHTS", tmp_path / "weights")
+    monkeypatch.setattr(shipped, "MANIFEST", tmp_path / "weights" / "manifest.json")
     return tmp_path
 
 
@@ -22,7 +22,7 @@ def test_pretrain_doubles_ships_and_fit_uses_it(shelf, capsys):
     r = pretrained.pretrain(["actions-gruae"], root=shelf / "data", cap=40, progress=False, profile_name="ci")
     curve = r["actions-gruae"]["curve"]
     assert [p["step"] for p in curve] == [20, 40]  # the live run's length, doubled, then the cap
-    entry = pretrained.manifest()["actions-gruae"]
+    entry = shipped.manifest()["actions-gruae"]
     for key in ("model_config", "train_config", "data", "data_fingerprint", "steps", "seconds", "machine",
                 "torch", "git_commit", "curve", "metrics", "sha256", "history"):
         assert key in entry, key
@@ -43,42 +43,42 @@ def test_pretrain_doubles_ships_and_fit_uses_it(shelf, capsys):
     live = fit(P.model, frames, P.train, root=shelf / "data", pretrained=False, progress=False)
     assert live.pretrained is None and live.seconds > 0
     other = datasets.actions(P, "test")  # other data: never the shipped model
-    assert pretrained.find(P.model, other.source) is None
+    assert shipped.find(P.model, other.source) is None
 
 
 def test_check_and_load_catch_changes(shelf):
     pretrained.pretrain(["actions-per_frame"], root=shelf / "data", cap=20, progress=False, profile_name="ci")
-    table = json.loads(pretrained.MANIFEST.read_text())
+    table = json.loads(shipped.MANIFEST.read_text())
     table["actions-per_frame"]["metrics"]["val_psnr_db"] += 0.5
-    pretrained.MANIFEST.write_text(json.dumps(table))
+    shipped.MANIFEST.write_text(json.dumps(table))
     assert any("val_psnr_db" in line for line in pretrained.check(profile_name="ci"))
     path = shelf / "weights" / "actions-per_frame.pt"
     path.write_bytes(path.read_bytes()[:-10] + b"0123456789")
     with pytest.raises(CheckpointError, match="SHA-256 differs"):
-        pretrained.load("actions-per_frame")
+        shipped.load("actions-per_frame")
     with pytest.raises(CheckpointError, match="no shipped weights named 'nope'"):
-        pretrained.load("nope")
+        shipped.load("nope")
 
 
 def test_ci_profile_never_matches_shipped_weights():
     P = config.profile("ci")
     for kind in ("gruae", "per_frame", "single_latent", "conv3d", "gru_predict"):
-        assert pretrained.find(P.model_for(kind), datasets.actions(P, "train").source) is None
+        assert shipped.find(P.model_for(kind), datasets.actions(P, "train").source) is None
 
 
-@pytest.mark.skipif(not pretrained.manifest(), reason="no weights shipped yet (python -m gruae pretrain)")
+@pytest.mark.skipif(not shipped.manifest(), reason="no weights shipped yet (python -m gruae pretrain)")
 def test_shipped_gruae_measures_as_its_manifest_says():
-    name = "actions-gruae" if "actions-gruae" in pretrained.manifest() else next(iter(pretrained.manifest()))
+    name = "actions-gruae" if "actions-gruae" in shipped.manifest() else next(iter(shipped.manifest()))
     assert pretrained.check([name]) == []
 
 
 def test_time_budget_ships_partial_weights_and_another_machine_goes_on(shelf):
     r = pretrained.pretrain(["actions-gruae"], root=shelf / "a", cap=40, hours=0, progress=False, profile_name="ci")
     assert r["actions-gruae"]["out_of_time"] and r["actions-gruae"]["steps"] == 5  # saved at the first logged step
-    entry = pretrained.manifest()["actions-gruae"]
+    entry = shipped.manifest()["actions-gruae"]
     assert entry["steps"] == 5 and not entry["converged"]
     # a fresh machine: no run folder, only the package's weights
     r = pretrained.pretrain(["actions-gruae"], root=shelf / "b", cap=40, progress=False, profile_name="ci")
-    entry = pretrained.manifest()["actions-gruae"]
+    entry = shipped.manifest()["actions-gruae"]
     assert [p["step"] for p in entry["curve"]] == [20, 40] and entry["resumed_from_shipped"] == 5
     assert entry["steps"] == 40 and entry["history"]["steps"][0] == 5

@@ -80,6 +80,7 @@ def build_env(fresh: bool) -> Path:
     python, stamp = VENV / "bin" / "python", VENV / ".pyproject.toml"
     pyproject = (ROOT / "pyproject.toml").read_text()
     pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    shutil.rmtree(ROOT / "build", ignore_errors=True)  # setuptools' build folder: stale files would enter the wheel
     if not fresh and python.exists() and stamp.exists() and stamp.read_text() == pyproject:
         subprocess.run([*pip, "--no-deps", "--force-reinstall", str(ROOT)], check=True)
         return python

@@ -15,15 +15,13 @@ The modules, in the order data flows through them:
 6. :mod:`~gruae.readers.scan`: any of the above recognised from the path alone
    (:func:`load_videos`, :func:`describe`).
 
-The named datasets (Weizmann, MoCoGAN actions, UCSD Ped1/Ped2) are found and downloaded by
-:mod:`gruae.hub`; :func:`weizmann` and :func:`ucsd` here are its entry points, kept for
-existing callers.
+The named datasets (Weizmann, MoCoGAN actions, UCSD Ped1/Ped2) are found, downloaded and
+linked by :mod:`gruae.hub`, which stands above these modules and uses them.
 
 Every problem with the input raises :class:`gruae.errors.DataError` whose one-line message
 names the file and the problem, for example ``clips/03.avi: cannot decode video (truncated or
 corrupt: Invalid data found when processing input)``. PyAV, Pillow, SciPy and PyTorch are
-imported inside the functions that need them (but ``import gruae.readers`` first runs
-``gruae/__init__.py``, which imports PyTorch).
+imported inside the functions that need them, so ``import gruae.readers`` is cheap.
 """
 
 from __future__ import annotations
@@ -35,21 +33,9 @@ from gruae.readers.frames import resize, to_gray
 from gruae.readers.scan import Videos, describe, load_videos
 
 __all__ = [
-    "VIDEO_EXTENSIONS", "IMAGE_EXTENSIONS", "WEIZMANN_ACTIONS",
+    "VIDEO_EXTENSIONS", "IMAGE_EXTENSIONS",
     "Benchmark", "Videos",
     "to_gray", "resize",
     "read_video", "read_frame_folder", "read_strip", "read_benchmark", "benchmark_splits",
-    "load_videos", "describe", "weizmann", "ucsd",
+    "load_videos", "describe",
 ]
-
-_FROM_HUB = ("weizmann", "ucsd", "WEIZMANN_ACTIONS")
-
-
-def __getattr__(name: str):
-    """``weizmann``, ``ucsd`` and ``WEIZMANN_ACTIONS``, from :mod:`gruae.hub` (which imports the
-    readers, so it is imported on first use rather than here)."""
-    if name in _FROM_HUB:
-        from gruae import hub
-
-        return getattr(hub, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

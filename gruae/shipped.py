@@ -1,0 +1,91 @@
+"""The pretrained weights shipped with the package: what is on the shelf, and how to take it.
+
+``gruae/weights/`` holds float16 state dicts, the snapshot rows of their runs, and the generated
+``manifest.json`` (written by :mod:`gruae.pretrained`, never by hand). This module only reads
+them: :func:`manifest` lists what is shipped, :func:`find` answers :func:`gruae.training.fit`'s
+question (shipped weights for this model configuration trained on this data?), :func:`load`
+rebuilds a model after checking its file's SHA-256, :func:`snapshots` gives the snapshot rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .errors import CheckpointError
+from .models import ModelConfig, build_model
+
+__all__ = ["WEIGHTS", "MANIFEST", "manifest", "same", "find", "load", "snapshots"]
+
+WEIGHTS = Path(__file__).resolve().parent / "weights"
+"""The folder of the shipped weights (package data)."""
+
+MANIFEST = WEIGHTS / "manifest.json"
+"""The generated record of every shipped model."""
+
+def manifest() -> dict[str, dict]:
+    """The shipped models: name -> manifest entry (empty when none is shipped)."""
+    return json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {}
+
+
+def same(a, b) -> bool:
+    """Equal once both went through JSON (tuples and lists alike)."""
+    return json.loads(json.dumps(a, default=str)) == json.loads(json.dumps(b, default=str))
+
+
+def find(model_cfg: ModelConfig, data: str | None) -> dict | None:
+    """The manifest entry of shipped weights for this model configuration trained on ``data``.
+
+    Args:
+        model_cfg: the model configuration (every field must match).
+        data: the training data's identity (:attr:`gruae.data.VideoFrames.source`).
+
+    Returns:
+        The entry, or None.
+    """
+    if data is None:
+        return None
+    cfg = dataclasses.asdict(model_cfg)
+    for entry in manifest().values():
+        if entry["data"] == data and same(entry["model_config"], cfg):
+            return entry
+    return None
+
+
+def load(name: str, *, entry: dict | None = None, device: str | torch.device = "cpu") -> nn.Module:
+    """Rebuild a shipped model in float32, in eval mode.
+
+    Raises:
+        CheckpointError: unknown name, missing file, or a file whose SHA-256 differs from the manifest.
+    """
+    entry = entry or manifest().get(name)
+    path = WEIGHTS / f"{name}.pt"
+    if entry is None or not path.exists():
+        raise CheckpointError(path, f"no shipped weights named {name!r} (run `python -m gruae pretrain {name}`)")
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+        raise CheckpointError(path, "SHA-256 differs from gruae/weights/manifest.json: the file is damaged or "
+                                    "was not written by `python -m gruae pretrain`")
+    cfg = ModelConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in entry["model_config"].items()})
+    model = build_model(cfg)
+    state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    return model.to(device).eval()
+
+
+def snapshots(name: str, entry: dict) -> dict[int, np.ndarray]:
+    """The snapshot rows shipped with a model: step -> uint8 grid (input row above output row)."""
+    from PIL import Image
+
+    path = WEIGHTS / f"{name}.snapshots.png"
+    if not path.exists() or not entry.get("snapshots"):
+        return {}
+    rows = np.asarray(Image.open(path).convert("L"))
+    return dict(zip(entry["snapshots"], np.split(rows, len(entry["snapshots"]))))
