@@ -76,7 +76,7 @@ from gruae.synthetic import make_actions  # noqa: E402
 from gruae.devices import channels_last_helps, choose_precision, describe_device, resolve_device  # noqa: E402
 from gruae.training import TrainConfig, train  # noqa: E402
 
-MODELS = {"article": "seed", "book": "book", "ci": "ci"}  # --model -> the profile it comes from
+MODELS = {"article": "article", "book": "book", "ci": "ci"}  # --model -> the profile it comes from
 LR, WEIGHT_DECAY = 1e-4, 1e-5  # the article's Adam
 
 
