@@ -19,8 +19,10 @@ reconstructions, and takes care of what a reader should not have to write twice:
 
 Checkpoints are portable: one saved on a GPU loads and resumes on a CPU and the reverse.
 
-:func:`fit` adds "load if a checkpoint for this configuration exists, else train": the run
-folder is named after a hash of the model, training and data configuration.
+:func:`fit` adds "load it if it exists, else train": the package's pretrained weights for this
+model and data (:mod:`gruae.shipped`), else the checkpoint of an earlier run of this exact
+configuration (the run folder is named after a hash of the model, training and data
+configuration), else a new run.
 
 Nothing here changes global state: random numbers come from generators owned by the run, and
 :func:`torch.random.fork_rng` isolates the model's own draws.
@@ -46,11 +48,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import shipped
 from .data import VideoFrames, to_uint8
 from .devices import autocast, channels_last_helps, choose_precision, describe_device, resolve_device
 from .download import data_dir
 from .errors import CheckpointError, TrainingError
-from . import shipped
 from .models import ModelConfig, build_model, clip_channels_last, clip_frames_of, model_channels_last
 
 __all__ = ["TrainConfig", "TrainResult", "train", "fit", "load_checkpoint", "load_model",
