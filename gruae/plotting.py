@@ -15,7 +15,8 @@ import numpy as np
 import torch
 
 __all__ = ["as_frames", "error_frames", "show_strip", "show_rows", "show_frame", "animate", "Table", "table",
-           "show_curves", "show_snapshots", "anomaly_colors", "shade_intervals", "show_threshold", "glue"]
+           "show_curves", "show_snapshots", "anomaly_colors", "shade_intervals", "show_threshold", "frame_slider",
+           "threshold_slider", "glue"]
 
 
 def as_frames(video) -> np.ndarray:
@@ -343,6 +344,64 @@ def show_threshold(scores, labels, threshold: float, span: slice, *, types=None,
     ax.set_ylabel("score")
     fig.tight_layout()
     return fig
+
+
+def _slider(draw, name: str, slider_args: tuple, value, **kw) -> None:
+    """Call ``draw(value)`` under an ipywidgets slider, or once (``value``) without ipywidgets.
+
+    ``slider_args`` is ``("int" | "float", min, max, step)``; ``kw`` go to the slider widget.
+    """
+    import matplotlib.pyplot as plt
+
+    def show(v):
+        draw(v)
+        plt.show()
+
+    try:
+        import ipywidgets as widgets
+    except ImportError:  # a plain Jupyter without widgets: the figure at the default position
+        print(f"(pip install ipywidgets for a slider; showing {name} = {value})")
+        show(value)
+        return
+    kind, lo, hi, step = slider_args
+    cls = widgets.IntSlider if kind == "int" else widgets.FloatSlider
+    widgets.interact(show, v=cls(value=value, min=lo, max=hi, step=step, description=name, **kw))
+
+
+def frame_slider(videos: Sequence, titles: Sequence[str] | None = None, *, scale: float = 1.4) -> None:
+    """A slider that scrubs through videos side by side, frame by frame (:func:`show_frame`).
+
+    In a live notebook with ipywidgets; a built page (or a Jupyter without ipywidgets) shows frame 0.
+
+    Args:
+        videos: videos of any layout :func:`as_frames` reads.
+        titles: a title per video.
+        scale: inches per panel.
+    """
+    vids = [as_frames(v) for v in videos]
+    _slider(lambda t: show_frame(vids, titles, t, scale=scale), "frame", ("int", 0, max(map(len, vids)) - 1, 1), 0)
+
+
+def threshold_slider(scores, labels, normal_scores, span: slice, *, types=None,
+                     names: Sequence[str] | None = None, quantile: float = 0.99) -> None:
+    """A slider choosing the threshold as a quantile of normal scores (:func:`show_threshold`).
+
+    In a live notebook with ipywidgets; a built page (or a Jupyter without ipywidgets) shows the
+    default ``quantile``.
+
+    Args:
+        scores: per-frame scores ``(F,)`` of the test videos.
+        labels: per-frame 0/1 labels ``(F,)``.
+        normal_scores: scores of normal validation frames: the threshold is their quantile.
+        span: the frames of the test video to draw (``frames.span(i)``).
+        types: per-frame anomaly type index ``(F,)`` (optional), shading the video's anomalies.
+        names: the type names, ``names[0]`` being normal.
+        quantile: the slider's first position.
+    """
+    normal_scores = np.asarray(normal_scores)
+    draw = lambda q: show_threshold(scores, labels, float(np.quantile(normal_scores, q)), span,  # noqa: E731
+                                    types=types, names=names, title=f"threshold = validation quantile {q:.3f}")
+    _slider(draw, "quantile", ("float", 0.5, 0.999, 0.005), quantile, readout_format=".3f")
 
 
 def glue(name: str, obj) -> None:
