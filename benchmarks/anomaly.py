@@ -29,34 +29,22 @@ import argparse
 import tempfile
 import time
 
-import numpy as np
-
 import gruae
 from gruae import anomaly, datasets
-from gruae.data import VideoFrames
+from gruae.errors import DataError
+from gruae.models import MODEL_NAMES
 from gruae.synthetic import ANOMALY_TYPES
-from gruae.training import fit
 
 KINDS = ("gruae", "per_frame", "conv3d", "single_latent", "gru_predict")
-
-
-def ucsd(root: str, size: int) -> tuple[VideoFrames, VideoFrames]:
-    """The training and testing splits of a UCSD-style root, grey, resized to size x size."""
-    from gruae.readers import read_benchmark
-
-    tr = read_benchmark(root, "training", size=size)
-    te = read_benchmark(root, "testing", size=size)
-    if te.labels is None:
-        raise SystemExit(f"{root}: no frame labels for the testing split (ped2.mat or labels/*.npy)")
-    train = VideoFrames.from_videos(tr.videos, tr.names)
-    test = VideoFrames.from_videos(te.videos, te.names, frame_labels=te.labels)
-    return train, test
+KEYS = {**{name: kind for kind, name in MODEL_NAMES.items()}, **{f"{name}, relative": f"{kind}_rel" for kind, name in
+        MODEL_NAMES.items()}, anomaly.BASELINES[0]: "baseline", anomaly.BASELINES[1]: "frame_diff"}
+"""The key of each method (the book's table names) in this script's output."""
 
 
 def main() -> None:
     """Train, score, print the tables and the key=value line."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--profile", default=None, help="ci, book (default) or seed")
+    ap.add_argument("--profile", default=None, help="ci, book (default) or article")
     ap.add_argument("--steps", type=int, default=None, help="override the profile's training steps")
     ap.add_argument("--models", default=",".join(KINDS), help=f"comma-separated kinds (default {','.join(KINDS)})")
     ap.add_argument("--ucsd", default=None, metavar="ROOT", help="a UCSD-style benchmark folder instead of the synthetic scenes")
@@ -72,7 +60,10 @@ def main() -> None:
     t0 = time.perf_counter()
     if args.ucsd:
         size = args.size or P.size
-        tr, te = ucsd(args.ucsd, size)
+        try:
+            tr, te = anomaly.benchmark_frames(args.ucsd, size)
+        except DataError as e:
+            raise SystemExit(str(e)) from None
         types, prefix, data = None, "ped2", f"{args.ucsd} at {size}x{size}"
         normal = tr  # no normal validation clips: the training clips calibrate the relative error
     else:
@@ -86,17 +77,14 @@ def main() -> None:
           f"({len(te)} frames, {labels.mean():.0%} anomalous); profile={P.name} steps={P.train.steps} "
           f"batch={P.train.batch} T={T} horizon={P.model_for('gru_predict', horizon=args.horizon).horizon}", flush=True)
 
-    scores = {"baseline": anomaly.pixel_gaussian(tr, te).mean((1, 2)).numpy(),
-              "frame_diff": anomaly.frame_difference(te).mean((1, 2)).numpy()}
-    tmp = None if args.reuse else tempfile.TemporaryDirectory(prefix="gruae-bench-")
-    for kind in kinds:
-        cfg = P.model_for(kind, size=size, horizon=args.horizon)  # horizon: gru_predict only
-        r = fit(cfg, tr, P.train, name=f"{prefix}-{kind}", root=None if tmp is None else tmp.name, progress=False)
-        maps = anomaly.error_maps(r.model, te)  # (F, H, W)
-        scores[kind] = maps.mean((1, 2)).numpy()
-        usual = anomaly.error_maps(r.model, normal)  # the model's usual error per pixel, normal videos
-        scores[f"{kind}_rel"] = anomaly.relative_errors(maps, usual).mean((1, 2)).numpy()
+    with tempfile.TemporaryDirectory(prefix="gruae-bench-") as tmp:
+        bench = anomaly.score_benchmark(P, kinds, tr, te, normal, name=prefix, root=None if args.reuse else tmp,
+                                        progress=False, size=size, horizon=args.horizon)
+    for kind, r in bench.runs.items():
         print(f"  {kind:<14} trained {r.seconds:6.1f} s", flush=True)
+    # the baselines first, then each model and its relative variant (this script's historic order)
+    all_scores = bench.all_scores()
+    scores = {KEYS[k]: all_scores[k] for k in [*anomaly.BASELINES, *all_scores] if k in all_scores}
 
     rows = anomaly.auc_table(scores, labels, lengths, types=types, type_names=ANOMALY_TYPES, sigma=args.sigma)
     cols = list(rows[0])

@@ -20,7 +20,7 @@ import csv
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -28,11 +28,13 @@ from torch import nn
 
 from .data import VideoFrames
 from .errors import DataError
-from .models import clip_frames_of
+from .models import MODEL_NAMES, clip_frames_of
 from .scoring import _unit, frame_mse, pixel_errors, reconstruct
 
-__all__ = ["frame_errors", "error_maps", "relative_errors", "pixel_gaussian", "frame_difference", "pixel_auc", "regularity", "normalize_per_video", "smooth", "roc_auc", "micro_auc", "macro_auc",
-           "equal_error_rate", "auc_by_type", "auc_table", "AnomalyReport", "report", "score_video", "write_scores_csv"]
+__all__ = ["frame_errors", "error_maps", "relative_errors", "pixel_gaussian", "frame_difference", "pixel_auc",
+           "regularity", "normalize_per_video", "smooth", "roc_auc", "micro_auc", "macro_auc", "equal_error_rate",
+           "auc_by_type", "auc_table", "AnomalyReport", "report", "Rates", "threshold_rates", "BASELINES",
+           "benchmark_frames", "BenchmarkScores", "score_benchmark", "score_video", "write_scores_csv"]
 
 
 def frame_errors(model: nn.Module, frames: VideoFrames, **kw) -> torch.Tensor:
@@ -322,6 +324,126 @@ def report(errors, labels, lengths: Sequence[int], *, per_video: bool = True, si
     s = _prepare(errors, lengths, per_video, sigma)
     return AnomalyReport(micro_auc(s, labels), macro_auc(s, labels, lengths), equal_error_rate(s, labels),
                          "per-video min-max" if per_video else "none", float(sigma))
+
+
+class Rates(NamedTuple):
+    """What a fixed threshold does on labelled frames (see :func:`threshold_rates`)."""
+
+    detection: float  # fraction of anomalous frames flagged (true positive rate, recall)
+    false_alarm: float  # fraction of normal frames flagged (false positive rate)
+    precision: float  # fraction of flagged frames that are anomalous (0 when nothing is flagged)
+
+
+def threshold_rates(scores, labels, threshold: float) -> Rates:
+    """Detection rate, false alarm rate and precision of flagging the frames scoring above a threshold.
+
+    Args:
+        scores: per-frame scores ``(F,)`` (raw: a deployed threshold cannot normalise per video).
+        labels: per-frame 0/1 labels ``(F,)``.
+        threshold: frames with a score strictly above it are flagged.
+
+    Returns:
+        :class:`Rates` ``(detection, false_alarm, precision)``; a rate is NaN when the frames
+        hold no frame of its class.
+    """
+    flag, labels = _numpy(scores) > threshold, np.asarray(labels).astype(bool)
+    rate = lambda sel: float(flag[sel].mean()) if sel.any() else float("nan")  # noqa: E731
+    return Rates(rate(labels), rate(~labels), float((flag & labels).sum() / max(flag.sum(), 1)))
+
+
+BASELINES = ("pixel Gaussian", "frame difference")
+"""The non-learned baselines :func:`score_benchmark` scores (:func:`pixel_gaussian`, :func:`frame_difference`)."""
+
+
+def benchmark_frames(root: str | os.PathLike, size: int) -> tuple[VideoFrames, VideoFrames]:
+    """The training and testing videos of a UCSD-style benchmark root, grey, resized to ``size``.
+
+    Args:
+        root: a folder :func:`gruae.readers.read_benchmark` reads (``training/frames`` and
+            ``testing/frames`` with labels, or the official ``UCSDped2`` folder).
+        size: frame height = width in pixels.
+
+    Returns:
+        ``(train, test)``; ``test.frame_labels`` holds the per-frame labels.
+
+    Raises:
+        DataError: the folder is unreadable, or its testing split has no frame labels.
+    """
+    from .readers import read_benchmark
+
+    tr = read_benchmark(root, "training", size=size)
+    te = read_benchmark(root, "testing", size=size)
+    if te.labels is None:
+        raise DataError(root, "no frame labels for the testing split (ped2.mat, UCSDped2.m or labels/*.npy)")
+    return (VideoFrames.from_videos(tr.videos, tr.names),
+            VideoFrames.from_videos(te.videos, te.names, frame_labels=te.labels))
+
+
+@dataclass
+class BenchmarkScores:
+    """Every method's scores of the test frames (see :func:`score_benchmark`).
+
+    Methods are named as in the book's tables: :data:`~gruae.models.MODEL_NAMES` for the
+    models, :data:`BASELINES` for the baselines, and ``"<model>, relative"`` for the
+    relative-error variants.
+    """
+
+    runs: dict  # kind -> TrainResult: the trained (or loaded) models
+    maps: dict[str, torch.Tensor]  # method -> float (F, H, W) score maps of the test frames
+    scores: dict[str, np.ndarray]  # method -> (F,) frame scores (the mean of its map): models, then baselines
+    relative: dict[str, np.ndarray]  # model name -> (F,) relative-error frame scores (empty without normal videos)
+
+    def all_scores(self) -> dict[str, np.ndarray]:
+        """Method -> frame scores, the relative variants (``"<model>, relative"``) after each model's own."""
+        out = {}
+        for name, s in self.scores.items():
+            out[name] = s
+            if name in self.relative:
+                out[f"{name}, relative"] = self.relative[name]
+        return out
+
+
+def score_benchmark(profile, kinds: Sequence[str], train: VideoFrames, test: VideoFrames,
+                    normal: VideoFrames | None = None, *, name: str, root: str | os.PathLike | None = None,
+                    progress: bool = True, **model_changes) -> BenchmarkScores:
+    """Train (or load) models on normal videos and score every test frame, with the baselines.
+
+    The pipeline of the book's anomaly chapters and of ``benchmarks/anomaly.py``: each model
+    kind is trained on ``train`` by :func:`gruae.training.fit` (a finished run is loaded), its
+    error maps of ``test`` are the scores (mean per frame), and so are those of the two
+    non-learned baselines. With ``normal`` videos (held out from training, or the training
+    videos themselves: never the test videos), each model is also scored by its relative
+    error (:func:`relative_errors`). Measure the result with :func:`auc_table`.
+
+    Args:
+        profile: the :class:`~gruae.config.Profile` (its model and training configurations).
+        kinds: model kinds to train and score (see :data:`~gruae.models.MODEL_NAMES`).
+        train: normal training videos.
+        test: the videos to score.
+        normal: normal videos calibrating the relative errors (None: no relative variants).
+        name: prefix of the run folders (``f"{name}-{kind}"``): the same name loads the same runs.
+        root: the data folder of the runs (default ``$GRUAE_DATA`` or ``data``).
+        progress: show training progress.
+        **model_changes: changes to every model configuration (``size=...``, ``horizon=...``).
+
+    Returns:
+        A :class:`BenchmarkScores`.
+    """
+    from .training import fit
+
+    runs, maps, relative = {}, {}, {}
+    for kind in kinds:
+        cfg = profile.model_for(kind, **model_changes)
+        runs[kind] = fit(cfg, train, profile.train, name=f"{name}-{kind}", root=root, progress=progress)
+        label = MODEL_NAMES[kind]
+        maps[label] = error_maps(runs[kind].model, test)  # (F, H, W)
+        if normal is not None:
+            usual = error_maps(runs[kind].model, normal)  # the model's usual error per pixel
+            relative[label] = relative_errors(maps[label], usual).mean((1, 2)).numpy()
+    maps[BASELINES[0]] = pixel_gaussian(train, test)
+    maps[BASELINES[1]] = frame_difference(test)
+    scores = {label: m.mean((1, 2)).numpy() for label, m in maps.items()}  # (F,) each
+    return BenchmarkScores(runs, maps, scores, relative)
 
 
 @torch.no_grad()

@@ -14,7 +14,9 @@ from typing import Sequence
 import numpy as np
 import torch
 
-__all__ = ["as_frames", "error_frames", "show_strip", "show_rows", "animate", "Table", "table", "show_curves"]
+__all__ = ["as_frames", "error_frames", "show_strip", "show_rows", "show_frame", "animate", "Table", "table",
+           "show_curves", "show_snapshots", "anomaly_colors", "shade_intervals", "show_threshold", "frame_slider",
+           "threshold_slider", "glue"]
 
 
 def as_frames(video) -> np.ndarray:
@@ -223,3 +225,194 @@ def show_curves(results: dict, *, title: str = "training loss", logy: bool = Tru
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def show_snapshots(snapshots: dict, size: int, *, clips: int | None = None, width: float = 12.0):
+    """Show the snapshot grids of a training run, one row of panels per step.
+
+    Args:
+        snapshots: step -> uint8 grid, as in :attr:`gruae.training.TrainResult.snapshots` (per
+            clip: the input frames in a row, the reconstruction below; a 1-pixel line between clips).
+        size: the frame height H in pixels (the model's ``size``).
+        clips: show only the first ``clips`` clips of each grid (default: all).
+        width: figure width in inches.
+
+    Returns:
+        The matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+
+    steps = sorted(snapshots)
+    grids = [snapshots[s] if clips is None else snapshots[s][: clips * (2 * size + 1) - 1] for s in steps]
+    heights = [width * g.shape[0] / g.shape[1] + 0.3 for g in grids]  # inches, with room for a title
+    fig, axes = plt.subplots(len(grids), 1, figsize=(width, sum(heights)), squeeze=False,
+                             gridspec_kw=dict(height_ratios=heights))
+    for ax, step, grid in zip(axes[:, 0], steps, grids):
+        ax.imshow(grid, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+        ax.set_title(f"step {step}: input above, reconstruction below", fontsize=9, loc="left")
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def show_frame(videos: Sequence, titles: Sequence[str] | None = None, t: int = 0, *, scale: float = 1.4):
+    """Show frame ``t`` of several videos side by side (e.g. for a slider).
+
+    Args:
+        videos: videos of any layout :func:`as_frames` reads; a shorter one shows its last frame.
+        titles: a title per video.
+        t: the frame to show.
+        scale: inches per panel.
+
+    Returns:
+        The matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(videos), figsize=(scale * len(videos), scale * 1.3), squeeze=False)
+    for i, (ax, v) in enumerate(zip(axes[0], videos)):
+        v = as_frames(v)
+        _imshow(ax, v[min(t, len(v) - 1)])
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=7)
+    fig.tight_layout(pad=0.2)
+    return fig
+
+
+def anomaly_colors(names: Sequence[str]) -> dict[str, tuple]:
+    """A colour per anomaly type, ``names[0]`` being normal (no colour): the book's palette."""
+    import matplotlib.pyplot as plt
+
+    colors = plt.cm.tab10.colors
+    return {n: colors[(3 + i) % len(colors)] for i, n in enumerate(names[1:])}
+
+
+def shade_intervals(ax, types, names: Sequence[str], colors: dict | None = None, *, alpha: float = 0.25) -> list:
+    """Shade the runs of anomalous frames of one video on a time axis, coloured by type.
+
+    Args:
+        ax: matplotlib axes whose x axis is the frame index of the video.
+        types: per-frame type index ``(T,)`` into ``names`` (0 = normal: not shaded).
+        names: the type names, ``names[0]`` being normal.
+        colors: type name -> colour (default :func:`anomaly_colors`).
+        alpha: opacity of the shading.
+
+    Returns:
+        Legend handles, one per anomaly type (name as label), for ``ax.legend``.
+    """
+    import matplotlib.pyplot as plt
+
+    colors = anomaly_colors(names) if colors is None else colors
+    types = np.asarray(types.cpu() if isinstance(types, torch.Tensor) else types).astype(int)
+    change = np.flatnonzero(np.diff(types)) + 1  # frames where the type changes
+    for a, b in zip(np.r_[0, change], np.r_[change, len(types)]):  # runs [a, b) of one type
+        if types[a]:
+            ax.axvspan(a - 0.5, b - 0.5, color=colors[names[types[a]]], alpha=alpha, lw=0)
+    return [plt.Rectangle((0, 0), 1, 1, color=colors[n], alpha=alpha + 0.05, label=n) for n in names[1:]]
+
+
+def show_threshold(scores, labels, threshold: float, span: slice, *, types=None,
+                   names: Sequence[str] | None = None, title: str | None = None):
+    """One video's frame scores against a threshold, with what the threshold does on all frames.
+
+    Args:
+        scores: per-frame scores ``(F,)`` of all test videos.
+        labels: per-frame 0/1 labels ``(F,)``.
+        threshold: frames scoring above it are flagged.
+        span: the frames of the video to draw (``frames.span(i)``).
+        types: per-frame anomaly type index ``(F,)`` (optional): shades the video's anomalies.
+        names: the type names, ``names[0]`` being normal (with ``types``).
+        title: first part of the title; the detection rate, false alarm rate and precision over
+            all frames (:func:`gruae.anomaly.threshold_rates`) follow it.
+
+    Returns:
+        The matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+
+    from .anomaly import threshold_rates
+
+    r = threshold_rates(scores, labels, threshold)
+    fig, ax = plt.subplots(figsize=(10, 2.6))
+    if types is not None:
+        shade_intervals(ax, np.asarray(types)[span], names)
+    ax.plot(np.asarray(scores)[span], color="k", lw=1)
+    ax.axhline(threshold, color="r", lw=1)
+    ax.set_title(f"{title + ': ' if title else ''}detects {r.detection:.0%}, false alarms {r.false_alarm:.0%}, "
+                 f"precision {r.precision:.0%}", fontsize=9)
+    ax.set_xlabel("frame")
+    ax.set_ylabel("score")
+    fig.tight_layout()
+    return fig
+
+
+def _slider(draw, name: str, slider_args: tuple, value, **kw) -> None:
+    """Call ``draw(value)`` under an ipywidgets slider, or once (``value``) without ipywidgets.
+
+    ``slider_args`` is ``("int" | "float", min, max, step)``; ``kw`` go to the slider widget.
+    """
+    import matplotlib.pyplot as plt
+
+    def show(v):
+        draw(v)
+        plt.show()
+
+    try:
+        import ipywidgets as widgets
+    except ImportError:  # a plain Jupyter without widgets: the figure at the default position
+        print(f"(pip install ipywidgets for a slider; showing {name} = {value})")
+        show(value)
+        return
+    kind, lo, hi, step = slider_args
+    cls = widgets.IntSlider if kind == "int" else widgets.FloatSlider
+    widgets.interact(show, v=cls(value=value, min=lo, max=hi, step=step, description=name, **kw))
+
+
+def frame_slider(videos: Sequence, titles: Sequence[str] | None = None, *, scale: float = 1.4) -> None:
+    """A slider that scrubs through videos side by side, frame by frame (:func:`show_frame`).
+
+    In a live notebook with ipywidgets; a built page (or a Jupyter without ipywidgets) shows frame 0.
+
+    Args:
+        videos: videos of any layout :func:`as_frames` reads.
+        titles: a title per video.
+        scale: inches per panel.
+    """
+    vids = [as_frames(v) for v in videos]
+    _slider(lambda t: show_frame(vids, titles, t, scale=scale), "frame", ("int", 0, max(map(len, vids)) - 1, 1), 0)
+
+
+def threshold_slider(scores, labels, normal_scores, span: slice, *, types=None,
+                     names: Sequence[str] | None = None, quantile: float = 0.99) -> None:
+    """A slider choosing the threshold as a quantile of normal scores (:func:`show_threshold`).
+
+    In a live notebook with ipywidgets; a built page (or a Jupyter without ipywidgets) shows the
+    default ``quantile``.
+
+    Args:
+        scores: per-frame scores ``(F,)`` of the test videos.
+        labels: per-frame 0/1 labels ``(F,)``.
+        normal_scores: scores of normal validation frames: the threshold is their quantile.
+        span: the frames of the test video to draw (``frames.span(i)``).
+        types: per-frame anomaly type index ``(F,)`` (optional), shading the video's anomalies.
+        names: the type names, ``names[0]`` being normal.
+        quantile: the slider's first position.
+    """
+    normal_scores = np.asarray(normal_scores)
+    draw = lambda q: show_threshold(scores, labels, float(np.quantile(normal_scores, q)), span,  # noqa: E731
+                                    types=types, names=names, title=f"threshold = validation quantile {q:.3f}")
+    _slider(draw, "quantile", ("float", 0.5, 0.999, 0.005), quantile, readout_format=".3f")
+
+
+def glue(name: str, obj) -> None:
+    """Hand ``obj`` to the built website under ``name`` (``{glue:any}`` in a page), showing nothing.
+
+    Calls ``myst_nb.glue(name, obj, display=False)`` when myst_nb (the ``book`` extra, used to
+    build the website) is installed; elsewhere (Colab, a plain Jupyter) it does nothing, so
+    notebooks run without it.
+    """
+    try:
+        from myst_nb import glue as _glue
+    except ImportError:
+        return
+    _glue(name, obj, display=False)

@@ -109,3 +109,50 @@ def test_relative_errors_divide_by_the_usual_error():
     assert torch.allclose(r[0, 1, 1], torch.tensor(100.0))
     with pytest.raises(DataError, match="differ"):
         relative_errors(test, torch.zeros(3, 3, 3))
+
+
+def test_threshold_rates():
+    from gruae.anomaly import threshold_rates
+
+    r = threshold_rates(np.array([0.1, 0.9, 0.2, 0.8, 0.7]), np.array([0, 1, 0, 0, 1]), 0.5)
+    assert r.detection == 1.0 and r.false_alarm == pytest.approx(1 / 3) and r.precision == pytest.approx(2 / 3)
+    none = threshold_rates(np.array([0.1, 0.2]), np.array([0, 1]), 1.0)
+    assert none == (0.0, 0.0, 0.0)
+    assert np.isnan(threshold_rates(np.array([0.1]), np.array([0]), 0.0).detection)
+
+
+def test_benchmark_frames_and_score_benchmark(ucsd_root, tmp_path):
+    import gruae
+    from gruae.anomaly import BASELINES, auc_table, benchmark_frames, score_benchmark
+
+    train, test = benchmark_frames(ucsd_root, 16)
+    assert (train.num_videos, test.num_videos, len(test)) == (2, 2, 14) and test.frame_shape == (1, 16, 16)
+    assert test.frame_labels.tolist()[2:4] == [1, 1]
+    P = gruae.profile("ci", steps=2, log_every=1, checkpoint_every=0, snapshot_at=())
+    bench = score_benchmark(P, ("gruae", "per_frame"), train, test, train, name="tiny", root=tmp_path,
+                            progress=False, size=16, clip_frames=4)
+    assert list(bench.scores) == ["GRU-AE", "per-frame AE", *BASELINES]
+    assert list(bench.all_scores()) == ["GRU-AE", "GRU-AE, relative", "per-frame AE", "per-frame AE, relative",
+                                        *BASELINES]
+    assert all(s.shape == (14,) for s in bench.all_scores().values())
+    assert bench.maps["GRU-AE"].shape == (14, 16, 16) and set(bench.runs) == {"gruae", "per_frame"}
+    rows = auc_table(bench.all_scores(), test.frame_labels.numpy(), test.lengths.tolist())
+    assert len(rows) == 6
+    again = score_benchmark(P, ("gruae",), train, test, name="tiny", root=tmp_path, progress=False, size=16,
+                            clip_frames=4)
+    assert again.runs["gruae"].seconds == 0 and not again.relative, "the same name loads the same run"
+    np.testing.assert_allclose(again.scores["GRU-AE"], bench.scores["GRU-AE"])
+    with pytest.raises(DataError, match="no frame labels"):
+        _no_labels(ucsd_root)
+
+
+def _no_labels(root):
+    """benchmark_frames on a copy of root without its label file."""
+    import shutil
+
+    from gruae.anomaly import benchmark_frames
+
+    copy = root.parent / "no-labels"
+    shutil.copytree(root, copy)
+    (copy / "ped2.mat").unlink()
+    return benchmark_frames(copy, 16)

@@ -1,6 +1,8 @@
 """The book's notebooks: structure a reader relies on (nbval runs them; this checks their shape)."""
 
+import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +30,14 @@ def test_colab_cells_match_config():
     assert r.returncode == 0, "run `python tools/colab_cells.py`: " + r.stdout
 
 
+SOLUTION_TITLE = '#@title Solution (double-click to show) { display-mode: "form" }'
+
+
+def top_level(source):
+    """The top-level statements of a code cell (IPython magics would not parse: the book has none)."""
+    return ast.parse(source).body
+
+
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
 def test_chapter_structure(nb):
     cs = cells(nb)
@@ -35,15 +45,55 @@ def test_chapter_structure(nb):
     code = [c for c in cs if c["cell_type"] == "code"]
     assert "**Learning goals**" in text, "learning goals at the top"
     assert "## Summary" in text, "a summary at the end"
-    assert "## Exercise" in text, "at least one coursework exercise"
+    assert text.count("## Exercise") >= 2, "two or three coursework exercises"
     tags = [set(c.get("metadata", {}).get("tags", [])) for c in code]
     assert any("hide-cell" in t for t in tags), "the exercise's solution sits in a collapsed cell"
     assert "colab-setup" in tags[0], "first code cell installs gruae on Colab"
     assert any("gruae.profile()" in "".join(c["source"]) for c in code[:3]), "the profile is named in the first cells"
     assert all(not c["outputs"] for c in code), "notebooks are committed without outputs"
-    for c, t in zip(code, tags):
-        if "raise NotImplementedError" in "".join(c["source"]):
-            assert "raises-exception" in t, "a student cell that raises is tagged raises-exception"
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_run_all_never_raises_and_notebooks_define_no_helpers(nb):
+    """Colab's Run all honours no tag: no cell may be meant to raise. Exercise stubs only define
+    (they raise NotImplementedError when called, and every call is guarded); solutions are hidden
+    on the website and folded on Colab; no other cell defines a function (the package has them)."""
+    code = [c for c in cells(nb) if c["cell_type"] == "code"]
+    stubs = set()
+    for c in code:
+        src, tags = "".join(c["source"]), set(c.get("metadata", {}).get("tags", []))
+        assert "raises-exception" not in tags, "no cell is meant to raise (Run all stops at the first error)"
+        assert "myst_nb" not in src, "notebooks run without the book extra: use gruae.plotting.glue"
+        defs = [s for s in top_level(src) if isinstance(s, ast.FunctionDef)]
+        if "hide-cell" in tags:
+            assert src.startswith(SOLUTION_TITLE), "a solution starts with the Colab form title"
+        elif "raise NotImplementedError" in src:
+            assert all(isinstance(s, (ast.FunctionDef, ast.Import, ast.ImportFrom, ast.Expr)) for s in top_level(src)), \
+                "a student cell only defines its stub: calling it is the guarded check's job"
+            stubs |= {d.name for d in defs}
+        else:
+            assert not defs, f"a notebook cell defines {[d.name for d in defs]}: put helpers in the package"
+    assert stubs, "at least one exercise stub"
+    for c in code:
+        src, tags = "".join(c["source"]), set(c.get("metadata", {}).get("tags", []))
+        called = {n.func.id for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+        if called & stubs and "hide-cell" not in tags and "raise NotImplementedError" not in src:
+            assert "except NotImplementedError" in src, f"{called & stubs}: a check catches the stub's error"
+
+
+def test_colab_cell_does_nothing_outside_colab(monkeypatch):
+    sys.path.insert(0, str(ROOT / "tools"))
+    from colab_cells import colab_source
+
+    source = colab_source()
+    assert '#@param ["book", "ci", "article"]' in source and 'KEEP_DATA_ON_DRIVE = False  #@param' in source
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert f"@{config['repository']['package_ref']}\"" in source, "installs the ref named in _config.yml"
+    monkeypatch.setenv("GRUAE_PROFILE", "ci")
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    scope = {}
+    exec(compile(source, "colab-setup", "exec"), scope)
+    assert scope["PROFILE"] == "book" and os.environ["GRUAE_PROFILE"] == "ci", "outside Colab the environment decides"
 
 
 def test_publishing_workflow_builds_and_deploys_the_book():

@@ -188,3 +188,4 @@ def test_pages_stay_light(site):
 def test_results_at_a_glance_come_from_the_chapters(site):
     intro = (site / "book" / "intro.html").read_text()
     assert "micro AUC" in intro and "PSNR (dB)" in intro, "the intro shows the tables glued by chapters 5 and 6"
+    assert "false alarm rate" in intro, "the intro shows the threshold table glued by chapter 7"

@@ -4,9 +4,13 @@ repository URL and branch are written).
     python tools/colab_cells.py          # rewrite the cells
     python tools/colab_cells.py --check  # exit 1 if a notebook disagrees (tests/test_book.py)
 
-The set-up cell is each notebook's first code cell, tagged ``colab-setup``. On Colab it installs
-the ``gruae`` package pinned to the book's branch (never upgrading Colab's torch); elsewhere it does
-nothing. The badge is a markdown cell (id ``colab-badge``) right after the title cell, linking to
+The set-up cell is each notebook's first code cell, tagged ``colab-setup``. It holds a Colab form:
+``PROFILE`` (``book``, ``ci`` or ``article``, with what each costs) and ``KEEP_DATA_ON_DRIVE``. On
+Colab it sets ``GRUAE_PROFILE`` from the form, optionally mounts Google Drive and points
+``GRUAE_DATA`` there (so checkpoints survive the runtime and chapters share them), and installs the
+``gruae`` package at the git ref ``repository.package_ref`` of ``_config.yml`` (a tag or commit;
+never upgrading Colab's torch). Elsewhere it only defines the form's variables: ``GRUAE_PROFILE`` or
+the default decides, so CI's ``GRUAE_PROFILE=ci`` wins. The badge is a markdown cell (id ``colab-badge``) right after the title cell, linking to
 the notebook on Colab.
 """
 
@@ -30,6 +34,13 @@ def _repo(config: Path) -> tuple[str, str]:
     return repo["url"].rstrip("/"), repo.get("branch", "main")
 
 
+def _package_ref(config: Path) -> str:
+    """The git ref (tag, commit or branch) Colab installs the package from: ``repository.package_ref``,
+    else the branch."""
+    repo = yaml.safe_load(config.read_text())["repository"]
+    return str(repo.get("package_ref") or repo.get("branch", "main"))
+
+
 def colab_url(notebook: Path, config: Path = ROOT / "_config.yml") -> str:
     """The Colab address of a notebook of the book (GitHub-hosted)."""
     url, branch = _repo(config)
@@ -44,15 +55,35 @@ def badge_source(notebook: Path) -> str:
 
 def colab_source(config: Path = ROOT / "_config.yml") -> str:
     """The source of the Colab set-up cell for the repository in ``config``."""
-    url, branch = _repo(config)
-    return (
-        "# Colab set-up (does nothing elsewhere): install this book's package, pinned to its branch.\n"
-        "# Generated from _config.yml by tools/colab_cells.py.\n"
-        "import sys\n"
-        "if \"google.colab\" in sys.modules:\n"
-        "    import subprocess\n"
-        f"    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", \"gruae @ git+{url}@{branch}\"], check=True)"
-    )
+    url, _ = _repo(config)
+    ref = _package_ref(config)
+    return f'''# Colab set-up, generated from _config.yml by tools/colab_cells.py. Outside Colab it only
+# defines the two form fields below: there GRUAE_PROFILE (or the default, "book") decides.
+#
+# PROFILE: how big the data, the models and the training runs are (chapter 1):
+#   "book"    what the website shows: about 13 minutes for the whole book on a 2-core CPU, most of
+#             it training in the first chapter that needs each model (later chapters load it);
+#             less on a GPU (not measured yet)
+#   "ci"      tiny: each chapter runs in seconds; its numbers only prove that the code runs
+#   "article" the article's model, 10,000 training steps: about 2 minutes on an H100/H200
+#             (80-100 it/s); an estimated 15-25 minutes on Colab's free T4 (not measured). GPU only
+# KEEP_DATA_ON_DRIVE: keep data and checkpoints in Google Drive (MyDrive/gruae-data), so that
+#   chapters load the models trained by earlier chapters, even in a later Colab session.
+PROFILE = "book"  #@param ["book", "ci", "article"]
+KEEP_DATA_ON_DRIVE = False  #@param {{type:"boolean"}}
+
+import sys
+if "google.colab" in sys.modules:
+    import os
+    import subprocess
+    os.environ["GRUAE_PROFILE"] = PROFILE
+    if KEEP_DATA_ON_DRIVE:
+        from google.colab import drive
+        drive.mount("/content/drive")
+        os.environ["GRUAE_DATA"] = "/content/drive/MyDrive/gruae-data"
+    # the book's package at {ref}; pip keeps Colab's torch (gruae asks only for torch>=2.1)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "gruae @ git+{url}@{ref}"], check=True)'''
 
 
 def notebooks() -> list[Path]:
