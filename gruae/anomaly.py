@@ -405,7 +405,7 @@ class BenchmarkScores:
 
 def score_benchmark(profile, kinds: Sequence[str], train: VideoFrames, test: VideoFrames,
                     normal: VideoFrames | None = None, *, name: str, root: str | os.PathLike | None = None,
-                    progress: bool = True, **model_changes) -> BenchmarkScores:
+                    progress: bool = True, pretrained: bool = True, **model_changes) -> BenchmarkScores:
     """Train (or load) models on normal videos and score every test frame, with the baselines.
 
     The pipeline of the book's anomaly chapters and of ``benchmarks/anomaly.py``: each model
@@ -424,6 +424,8 @@ def score_benchmark(profile, kinds: Sequence[str], train: VideoFrames, test: Vid
         name: prefix of the run folders (``f"{name}-{kind}"``): the same name loads the same runs.
         root: the data folder of the runs (default ``$GRUAE_DATA`` or ``data``).
         progress: show training progress.
+        pretrained: let :func:`~gruae.training.fit` load the package's weights where they match
+            (``False``: always train).
         **model_changes: changes to every model configuration (``size=...``, ``horizon=...``).
 
     Returns:
@@ -434,7 +436,8 @@ def score_benchmark(profile, kinds: Sequence[str], train: VideoFrames, test: Vid
     runs, maps, relative = {}, {}, {}
     for kind in kinds:
         cfg = profile.model_for(kind, **model_changes)
-        runs[kind] = fit(cfg, train, profile.train, name=f"{name}-{kind}", root=root, progress=progress)
+        runs[kind] = fit(cfg, train, profile.train, name=f"{name}-{kind}", root=root, progress=progress,
+                         pretrained=pretrained)
         label = MODEL_NAMES[kind]
         maps[label] = error_maps(runs[kind].model, test)  # (F, H, W)
         if normal is not None:
