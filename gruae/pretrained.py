@@ -236,7 +236,7 @@ def pretrain(names: list[str] | None = None, *, root: str | os.PathLike | None =
                 res = train(r.model, frames, cfg, run_dir=run, progress=progress, callback=out_of_time)
             except _OutOfTime:
                 if ship:
-                    export(name, root=root, profile_name=profile_name)
+                    export(name, root=root, profile_name=profile_name, cap=limit)
                 out[name] = {"curve": curve, "converged": False, "steps": _steps_done(run), "out_of_time": True}
                 return out
             point = {"step": steps, "seconds": round(res.total_seconds, 1), **_measure(res.model, r)}
@@ -249,7 +249,7 @@ def pretrain(names: list[str] | None = None, *, root: str | os.PathLike | None =
             steps *= 2
         out[name] = {"curve": curve, "converged": converged, "steps": curve[-1]["step"] if curve else 0}
         if ship and curve:
-            export(name, root=root, profile_name=profile_name)
+            export(name, root=root, profile_name=profile_name, cap=limit)
     return out
 
 
@@ -293,8 +293,13 @@ def _snapshot_rows(run: Path, size: int) -> tuple[np.ndarray | None, list[int]]:
     return np.concatenate(rows), [int(p.stem.split("_")[1]) for p in files]
 
 
-def export(name: str, *, root: str | os.PathLike | None = None, profile_name: str = "book") -> dict:
-    """Ship a recipe's finished run: float16 weights, snapshot rows and its manifest entry.
+def export(name: str, *, root: str | os.PathLike | None = None, profile_name: str = "book",
+           cap: int | None = None) -> dict:
+    """Ship a recipe's run: float16 weights, snapshot rows and its manifest entry.
+
+    The entry is ``"finished"`` when the run converged or reached its step cap (``cap``, default
+    the recipe's): only finished weights are what the book shows (:func:`gruae.shipped.find`);
+    unfinished ones are where the next ``pretrain`` goes on from.
 
     Returns:
         The manifest entry.
@@ -337,7 +342,8 @@ def export(name: str, *, root: str | os.PathLike | None = None, profile_name: st
         "started_at_commit": (json.loads((run / "started.json").read_text())["git_commit"]
                               if (run / "started.json").exists() else None),
         "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "converged": _converged(curve, r.min_gain_db), "min_gain_db": r.min_gain_db, "cap": r.cap,
+        "converged": _converged(curve, r.min_gain_db), "min_gain_db": r.min_gain_db, "cap": cap or r.cap,
+        "finished": _converged(curve, r.min_gain_db) or int(ckpt["step"]) >= (cap or r.cap),
         "resumed_from_shipped": (json.loads((run / "seeded.json").read_text())["resumed_from_shipped"]
                                  if (run / "seeded.json").exists() else None),
         "curve": curve, "metrics": _measure(model16, r),

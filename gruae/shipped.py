@@ -41,7 +41,11 @@ def same(a, b) -> bool:
 
 
 def find(model_cfg: ModelConfig, data: str | None) -> dict | None:
-    """The manifest entry of shipped weights for this model configuration trained on ``data``.
+    """The manifest entry of finished shipped weights for this model configuration and ``data``.
+
+    Only weights whose pretraining finished (converged, or reached its step cap) count: a
+    comparison between models is only fair when each trained as long as it needed. Unfinished
+    weights are shipped too, as the point where ``python -m gruae pretrain`` goes on.
 
     Args:
         model_cfg: the model configuration (every field must match).
@@ -54,7 +58,7 @@ def find(model_cfg: ModelConfig, data: str | None) -> dict | None:
         return None
     cfg = dataclasses.asdict(model_cfg)
     for entry in manifest().values():
-        if entry["data"] == data and same(entry["model_config"], cfg):
+        if entry.get("finished") and entry["data"] == data and same(entry["model_config"], cfg):
             return entry
     return None
 
