@@ -320,3 +320,23 @@ def test_training_leaves_cudnn_settings_as_it_found_them(frames):
     before = torch.backends.cudnn.benchmark
     train(MODEL, frames, TrainConfig(**{**CFG.__dict__, "steps": 2, "snapshot_at": ()}), progress=False)
     assert torch.backends.cudnn.benchmark == before
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_training_steps_never_wait_for_the_gpu(frames):
+    """The number of host synchronisations does not grow with the number of steps: none per step."""
+    import warnings
+
+    def syncs(steps):
+        cfg = TrainConfig(**{**CFG.__dict__, "steps": steps, "log_every": steps, "snapshot_at": (), "device": "cuda",
+                             "checkpoint_every": 0})
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                train(MODEL, frames, cfg, progress=False)
+        finally:
+            torch.cuda.set_sync_debug_mode(0)
+        return sum("synchroniz" in str(w.message) for w in caught)
+
+    assert syncs(8) == syncs(4)
