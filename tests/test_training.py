@@ -54,15 +54,19 @@ def test_finished_run_is_loaded_not_retrained(frames, tmp_path):
     assert same(weights(a.model), weights(c))
 
 
-def test_resume_after_interruption_matches_uninterrupted_run(frames, tmp_path):
-    full = train(MODEL, frames, CFG, run_dir=tmp_path / "full", progress=False)
-
+def interrupted(frames, run_dir, at=8):
+    """Train CFG into ``run_dir``, interrupted (as by Ctrl-C) at step ``at``."""
     def stop(step, loss):
-        if step == 8:
+        if step == at:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        train(MODEL, frames, CFG, run_dir=tmp_path / "cut", progress=False, callback=stop)
+        train(MODEL, frames, CFG, run_dir=run_dir, progress=False, callback=stop)
+
+
+def test_resume_after_interruption_matches_uninterrupted_run(frames, tmp_path):
+    full = train(MODEL, frames, CFG, run_dir=tmp_path / "full", progress=False)
+    interrupted(frames, tmp_path / "cut")
     assert load_checkpoint(tmp_path / "cut")["step"] == 8, "the interrupt saves the work done so far"
     resumed = train(MODEL, frames, CFG, run_dir=tmp_path / "cut", progress=False)
     assert resumed.resumed_from == 8
@@ -169,13 +173,7 @@ def test_checkpoint_from_another_device_type_resumes(frames, tmp_path):
     """A run saved on a GPU carries a CUDA generator state (16 bytes, not a CPU generator's 5056):
     it resumes here with a freshly seeded sampler instead of failing."""
     full = train(MODEL, frames, CFG, run_dir=tmp_path / "full", progress=False)
-
-    def stop(step, loss):
-        if step == 8:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        train(MODEL, frames, CFG, run_dir=tmp_path / "gpu", progress=False, callback=stop)
+    interrupted(frames, tmp_path / "gpu")
     ckpt = load_checkpoint(tmp_path / "gpu")
     ckpt["sampler_rng"] = torch.zeros(16, dtype=torch.uint8)  # the shape of a CUDA generator's state
     ckpt["cuda_rng"] = torch.zeros(16, dtype=torch.uint8)
