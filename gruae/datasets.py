@@ -11,7 +11,7 @@ from .config import Profile
 from .data import VideoFrames
 from .synthetic import ACTIONS, VERSION, Scenes, make_actions, make_scenes
 
-__all__ = ["actions", "scenes", "SPLIT_SEEDS"]
+__all__ = ["actions", "scenes", "source", "SPLIT_SEEDS"]
 
 SPLIT_SEEDS = {"train": 0, "test": 1, "val": 2}
 """Seed of each split: the same profile always gives the same videos."""
@@ -22,6 +22,27 @@ def _split_seed(split: str) -> int:
     if split not in SPLIT_SEEDS:
         raise ValueError(f"split must be one of {', '.join(SPLIT_SEEDS)}, got {split!r}")
     return SPLIT_SEEDS[split]
+
+
+def _count(p: Profile, data: str, split: str) -> tuple[int, int]:
+    """(videos, frames per video) of a profile's synthetic ``data`` ("actions" or "scenes") split."""
+    _split_seed(split)  # checks the split name
+    if data == "actions":
+        return (p.train_videos if split == "train" else p.test_videos), p.video_frames
+    if data == "scenes":
+        n = {"train": p.scene_train_videos, "test": p.scene_test_videos, "val": max(2, p.scene_test_videos // 2)}
+        return n[split], p.scene_frames
+    raise ValueError(f"data must be 'actions' or 'scenes', got {data!r}")
+
+
+def source(p: Profile, data: str, split: str) -> str:
+    """The identity of a synthetic dataset (its :attr:`VideoFrames.source`), without rendering it.
+
+    It names the renderer's version and every size, so a model trained on it is found again
+    (:func:`gruae.training.fit`) only for the very same videos.
+    """
+    n, frames = _count(p, data, split)
+    return f"synthetic:{data}/{split}/v{VERSION}/size{p.size}/videos{n}x{frames}"
 
 
 def actions(p: Profile, split: str = "train") -> VideoFrames:
@@ -36,11 +57,11 @@ def actions(p: Profile, split: str = "train") -> VideoFrames:
         :class:`VideoFrames` with ``classes`` indexing :data:`gruae.synthetic.ACTIONS`; names
         like ``walk_007``.
     """
-    n = p.train_videos if split == "train" else p.test_videos
+    n, _ = _count(p, "actions", split)
     videos, labels = make_actions(n, seed=_split_seed(split), size=p.size, video_frames=p.video_frames)  # (N, T, H, W)
     names = [f"{ACTIONS[c]}_{i:03d}" for i, c in enumerate(labels)]
-    source = f"synthetic:actions/{split}/v{VERSION}/size{p.size}/videos{n}x{p.video_frames}"
-    return VideoFrames.from_videos(videos, names, classes=labels, min_frames=p.clip_frames, source=source)
+    return VideoFrames.from_videos(videos, names, classes=labels, min_frames=p.clip_frames,
+                                   source=source(p, "actions", split))
 
 
 def scenes(p: Profile, split: str = "train") -> tuple[VideoFrames, Scenes]:
@@ -56,13 +77,11 @@ def scenes(p: Profile, split: str = "train") -> tuple[VideoFrames, Scenes]:
         ``(frames, scenes)``: the videos with their per-frame labels as :class:`VideoFrames`, and
         the :class:`~gruae.synthetic.Scenes` with pixel masks and anomaly types.
     """
-    seed = 10 + _split_seed(split)  # checks the split name
-    test = split == "test"
-    n = {"train": p.scene_train_videos, "test": p.scene_test_videos, "val": max(2, p.scene_test_videos // 2)}[split]
-    s = make_scenes(n, anomalous=test, seed=seed, size=p.size, video_frames=p.scene_frames)  # (N, T, H, W)
+    n, _ = _count(p, "scenes", split)
+    s = make_scenes(n, anomalous=split == "test", seed=10 + _split_seed(split), size=p.size,
+                    video_frames=p.scene_frames)  # (N, T, H, W)
     names = [f"{split}_{i:02d}" for i in range(n)]
-    source = f"synthetic:scenes/{split}/v{VERSION}/size{p.size}/videos{n}x{p.scene_frames}"
     frames = VideoFrames.from_videos(s.videos, names, frame_labels=list(s.labels), min_frames=p.clip_frames,
-                                     source=source)
+                                     source=source(p, "scenes", split))
     return frames, s
 

@@ -129,8 +129,11 @@ def _run_dir(recipe: Recipe, root: Path | None) -> Path:
     """Where a recipe's run lives: ``<data>/pretrain/<name>-<hash>``."""
     from .training import run_dir_for
 
-    d = run_dir_for(recipe.name, recipe.model, recipe.train, _frames(recipe.data, "train", recipe.profile).source,
-                    data_dir() if root is None else root)
+    from . import datasets
+    from .config import profile
+
+    data = datasets.source(profile(recipe.profile), recipe.data, "train")
+    d = run_dir_for(recipe.name, recipe.model, recipe.train, data, data_dir() if root is None else root)
     return d.parent.parent / "pretrain" / d.name
 
 

@@ -84,3 +84,11 @@ def test_time_budget_ships_partial_weights_and_another_machine_goes_on(shelf):
     entry = shipped.manifest()["actions-gruae"]
     assert [p["step"] for p in entry["curve"]] == [20] and entry["resumed_from_shipped"] == 5
     assert entry["steps"] == 20 and entry["history"]["steps"][0] == 5 and entry["finished"]  # at the cap
+
+
+def test_dataset_source_names_the_rendered_videos_without_rendering():
+    P = config.profile("ci")
+    for split in ("train", "test", "val"):
+        assert datasets.actions(P, split).source == datasets.source(P, "actions", split)
+        assert datasets.scenes(P, split)[0].source == datasets.source(P, "scenes", split)
+    assert datasets.source(P, "actions", "train") != datasets.source(config.profile("book"), "actions", "train")
