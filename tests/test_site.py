@@ -46,7 +46,9 @@ def site(tmp_path_factory):
     """Build the book under the ci profile in a temporary folder; return its html folder."""
     out = tmp_path_factory.mktemp("site")
     cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
-    cfg["execute"]["cache"] = str(out / "jupyter_cache")  # never share the book profile's cache
+    # the ci profile's own execution cache, kept between runs: an unchanged chapter is not executed
+    # again here (tools/colab_check.py runs every chapter afresh in each `make test`)
+    cfg["execute"]["cache"] = str(ROOT / "_build" / ".jupyter_cache_ci")
     (out / "_config.yml").write_text(yaml.safe_dump(cfg))
     # `make test` sets GRUAE_DATA: the site build trains the ci models there and nbval's notebook runs load them
     env = {**os.environ, "GRUAE_PROFILE": "ci", "GRUAE_DATA": os.environ.get("GRUAE_DATA") or str(out / "data")}
