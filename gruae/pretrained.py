@@ -160,9 +160,12 @@ def _seed_from_shipped(r: Recipe, run: Path) -> bool:
     entry = manifest().get(r.name)
     if (run / CHECKPOINT).exists() or entry is None or entry.get("converged"):
         return False
-    if not (same(entry["model_config"], dataclasses.asdict(r.model)) and entry["data"] == _frames(
-            r.data, "train", r.profile).source and same({**entry["train_config"], "steps": None},
-                                                        {**r.train.identity(), "steps": None})):
+    from . import datasets
+    from .config import profile
+
+    data = datasets.source(profile(r.profile), r.data, "train")  # its identity, without rendering it
+    if not (same(entry["model_config"], dataclasses.asdict(r.model)) and entry["data"] == data
+            and same({**entry["train_config"], "steps": None}, {**r.train.identity(), "steps": None})):
         return False
     model = load(r.name, entry=entry)
     opt = torch.optim.Adam(model.parameters(), lr=r.train.lr, weight_decay=r.train.weight_decay)
