@@ -140,7 +140,8 @@ def test_unsupported_extension(tmp_path):
 
 
 def test_garbage_with_video_extension_and_missing_file(tmp_path):
-    (tmp_path / "junk.avi").write_bytes(os.urandom(3000))
+    # fixed garbage: random bytes now and then parse as a container with no video stream (flaky)
+    (tmp_path / "junk.avi").write_bytes(bytes(range(256)) * 12)
     with pytest.raises(DataError, match="junk.avi: cannot decode video"):
         read_video(tmp_path / "junk.avi")
     with pytest.raises(DataError, match="nothere.mp4: no such file"):
