@@ -3,7 +3,6 @@ real into tmp_path, bad inputs, real videos."""
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
