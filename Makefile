@@ -34,6 +34,7 @@ book: venv
 test: venv
 	$(BIN)/python tests/fetch_fixtures.py
 	rm -rf $(CI_DATA)
+	$(BIN)/python tests/fixture_data.py $(CI_DATA)  # small real-format datasets: chapters 8-9 run their cells
 	GRUAE_DATA=$(CURDIR)/$(CI_DATA) $(BIN)/python tools/colab_check.py
 	GRUAE_PROFILE=ci GRUAE_DATA=$(CURDIR)/$(CI_DATA) $(BIN)/python -m pytest tests -p no:cacheprovider
 

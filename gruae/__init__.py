@@ -7,7 +7,7 @@ The package behind the GRU-AE book. Its modules, in the order data flows through
                readers    video files, frame folders, MoCoGAN strips, benchmark roots and labels
                synthetic  procedural human actions and anomaly scenes (the offline default)
     clips      data       every frame in one uint8 tensor; exact clip sampling; (B, T, C, H, W)
-               datasets   the book's synthetic datasets at a profile's sizes
+               datasets   the book's datasets at a profile's sizes: synthetic; real when present
     models     models     frame encoder/decoder, GRUAE, SingleLatentAE, PerFrameAE, Conv3dAE...
                config     the named profiles (ci / book / article): data, model and training sizes
     training   devices    device, precision (bf16/fp16/fp32) and memory layout, chosen by capability

@@ -12,6 +12,10 @@ The anomaly score of a frame is how badly it is reconstructed: its mean squared 
   rate**, with scikit-learn's ROC;
 - optional temporal smoothing (:func:`smooth`), to be reported whenever used: it raises AUC;
 - AUC per anomaly type: normal frames against the frames of one type.
+
+A frame's score is the mean of its error map by default; :func:`frame_scores` with ``patch``
+takes instead the largest mean over ``patch x patch`` windows: an anomaly that covers a small
+part of the frame (a cyclist among walkers) is then not diluted by the rest of the frame.
 """
 
 from __future__ import annotations
@@ -31,8 +35,8 @@ from .errors import DataError
 from .models import MODEL_NAMES, clip_frames_of
 from .scoring import _unit, frame_mse, pixel_errors, reconstruct
 
-__all__ = ["frame_errors", "error_maps", "relative_errors", "pixel_gaussian", "frame_difference", "pixel_auc",
-           "regularity", "normalize_per_video", "smooth", "roc_auc", "micro_auc", "macro_auc", "equal_error_rate",
+__all__ = ["frame_errors", "error_maps", "frame_scores", "PED2_PATCH", "relative_errors", "pixel_gaussian", "frame_difference",
+           "pixel_auc", "regularity", "normalize_per_video", "smooth", "roc_auc", "micro_auc", "macro_auc", "equal_error_rate",
            "auc_by_type", "auc_table", "AnomalyReport", "report", "Rates", "threshold_rates", "BASELINES",
            "benchmark_frames", "BenchmarkScores", "score_benchmark", "score_video", "write_scores_csv"]
 
@@ -55,6 +59,33 @@ def error_maps(model: nn.Module, frames: VideoFrames, **kw) -> torch.Tensor:
     """Per-pixel reconstruction error of every frame: float ``(F, H, W)``; its frame mean is
     :func:`frame_errors`. ``**kw`` goes to :func:`gruae.scoring.reconstruct`."""
     return pixel_errors(reconstruct(model, frames, **kw), frames.pixels)
+
+
+PED2_PATCH = 8
+"""The window of chapter 9's local frame score on UCSD Ped2 (:func:`frame_scores`): 8x8 pixels of
+a 64x64 frame, about the size of one person or one bicycle there (scaled with other frame sizes)."""
+
+
+def frame_scores(maps, patch: int | None = None) -> torch.Tensor:
+    """One score per frame from its error (or score) map.
+
+    Args:
+        maps: float ``(F, H, W)`` maps.
+        patch: None: the mean of the map. An integer ``k``: the largest mean of any ``k x k``
+            window, windows every ``max(1, k // 2)`` pixels: a local score, for anomalies that
+            cover a small part of the frame.
+
+    Returns:
+        float ``(F,)``.
+    """
+    maps = torch.as_tensor(maps).float()
+    if patch is None:
+        return maps.mean((1, 2))  # (F, H, W) -> (F,)
+    if not 1 <= patch <= min(maps.shape[1:]):
+        raise DataError(None, f"patch must lie in 1..{min(maps.shape[1:])} for maps of shape "
+                              f"{tuple(maps.shape[1:])}, got {patch}")
+    pooled = torch.nn.functional.avg_pool2d(maps[:, None], patch, stride=max(1, patch // 2))  # (F, 1, h, w)
+    return pooled.flatten(1).amax(1)
 
 
 def relative_errors(maps, normal_maps, *, eps: float = 1e-3) -> torch.Tensor:
@@ -390,7 +421,7 @@ class BenchmarkScores:
 
     runs: dict  # kind -> TrainResult: the trained (or loaded) models
     maps: dict[str, torch.Tensor]  # method -> float (F, H, W) score maps of the test frames
-    scores: dict[str, np.ndarray]  # method -> (F,) frame scores (the mean of its map): models, then baselines
+    scores: dict[str, np.ndarray]  # method -> (F,) frame scores (see frame_scores): models, then baselines
     relative: dict[str, np.ndarray]  # model name -> (F,) relative-error frame scores (empty without normal videos)
 
     def all_scores(self) -> dict[str, np.ndarray]:
@@ -405,7 +436,8 @@ class BenchmarkScores:
 
 def score_benchmark(profile, kinds: Sequence[str], train: VideoFrames, test: VideoFrames,
                     normal: VideoFrames | None = None, *, name: str, root: str | os.PathLike | None = None,
-                    progress: bool = True, pretrained: bool = True, **model_changes) -> BenchmarkScores:
+                    progress: bool = True, pretrained: bool = True, patch: int | None = None,
+                    **model_changes) -> BenchmarkScores:
     """Train (or load) models on normal videos and score every test frame, with the baselines.
 
     The pipeline of the book's anomaly chapters and of ``benchmarks/anomaly.py``: each model
@@ -426,6 +458,8 @@ def score_benchmark(profile, kinds: Sequence[str], train: VideoFrames, test: Vid
         progress: show training progress.
         pretrained: let :func:`~gruae.training.fit` load the package's weights where they match
             (``False``: always train).
+        patch: how maps become frame scores (:func:`frame_scores`): None, the frame mean; ``k``,
+            the largest mean of a ``k x k`` window. The same for every method.
         **model_changes: changes to every model configuration (``size=...``, ``horizon=...``).
 
     Returns:
@@ -442,10 +476,10 @@ def score_benchmark(profile, kinds: Sequence[str], train: VideoFrames, test: Vid
         maps[label] = error_maps(runs[kind].model, test)  # (F, H, W)
         if normal is not None:
             usual = error_maps(runs[kind].model, normal)  # the model's usual error per pixel
-            relative[label] = relative_errors(maps[label], usual).mean((1, 2)).numpy()
+            relative[label] = frame_scores(relative_errors(maps[label], usual), patch).numpy()
     maps[BASELINES[0]] = pixel_gaussian(train, test)
     maps[BASELINES[1]] = frame_difference(test)
-    scores = {label: m.mean((1, 2)).numpy() for label, m in maps.items()}  # (F,) each
+    scores = {label: frame_scores(m, patch).numpy() for label, m in maps.items()}  # (F,) each
     return BenchmarkScores(runs, maps, scores, relative)
 
 

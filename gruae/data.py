@@ -210,6 +210,26 @@ class VideoFrames:
         return VideoFrames(torch.cat(videos), torch.cumsum(lengths, 0) - lengths, lengths,
                            [self.names[i] for i in indices], labels, classes)
 
+    def motion(self) -> "VideoFrames":
+        """The same videos as frame differences: what moved, and nothing of what stands still.
+
+        Frame t becomes ``x_t - x_{t-1}`` (0 for each video's first frame), stored as uint8
+        ``(d + 255) // 2``: grey level 127 means "no change", 0 and 255 the largest darkening and
+        brightening; halving loses changes of one grey level (mostly compression noise).
+        Videos, lengths, names and labels stay aligned with the original frames, so a model
+        trained on motion scores every frame as a model trained on frames does.
+
+        Returns:
+            A :class:`VideoFrames` on the same device; ``source`` gains ``"/motion"``.
+        """
+        x = self.pixels.to(torch.int16)  # (F, C, H, W)
+        d = torch.zeros_like(x)
+        d[1:] = x[1:] - x[:-1]
+        d[self.starts] = 0  # never across two videos
+        pixels = torch.div(d + 255, 2, rounding_mode="floor").to(torch.uint8)
+        return VideoFrames(pixels, self.starts, self.lengths, list(self.names), self.frame_labels, self.classes,
+                           None if self.source is None else f"{self.source}/motion", self.shortest)
+
     # ----------------------------------------------------------------- clip indices
     def check_clip_length(self, T: int) -> None:
         """Raise :class:`DataError` naming the first video shorter than ``T`` frames.

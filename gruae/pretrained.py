@@ -7,11 +7,13 @@ training cell is a short live demonstration. Everything here is generated, nothi
 
 - :func:`recipes` (built from the ``book`` profile) names what is pretrained:
   each model kind on the synthetic actions (chapters 2-5) and on the synthetic scenes
-  (chapters 6-7);
+  (chapters 6-7); the GRU-AE and the single latent on the real waving videos (chapter 8) and the
+  GRU-AE on UCSD Ped2's frames and frame differences (chapter 9), when their data is here;
 - :func:`pretrain` (``python -m gruae pretrain [NAME ...]``, ``make pretrained``) trains a recipe
   at a constant learning rate in doubling segments (``first``, 2x, 4x... steps), measuring the
   held-out validation videos after each; it stops when a doubling gains less than
-  ``min_gain_db`` of PSNR, or at ``cap`` steps, and keeps the curve. It resumes where it stopped
+  ``min_gain_db`` of PSNR (after ``min_steps``: models often stall early, then improve again), or
+  at ``cap`` steps, and keeps the curve. It resumes where it stopped
   (each segment continues the previous checkpoint), so it is safe to stop and start again; it
   is deterministic for its seed on one device type. Then :func:`export` writes the weights as a
   float16 state dict (at most :data:`MAX_BYTES`) into ``gruae/weights/`` with the snapshot rows
@@ -51,7 +53,7 @@ from .models import ModelConfig
 from .shipped import load, manifest, same, snapshots
 from .training import TrainConfig
 
-__all__ = ["MAX_BYTES", "Recipe", "recipes", "pretrain", "export", "check"]
+__all__ = ["MAX_BYTES", "Recipe", "recipes", "CAPS", "available", "pretrain", "export", "check"]
 
 MAX_BYTES = 2_000_000
 """Largest weight file shipped (float16 state dict)."""
@@ -67,39 +69,57 @@ class Recipe:
     train: TrainConfig  # a constant-rate run, continued at each doubling
     first: int = 1200  # steps before the first evaluation (the chapters' live run); each later one doubles them
     cap: int = 40_000  # never train beyond this many steps
-    min_gain_db: float = 0.2  # converged when a doubling gains less held-out PSNR than this
+    min_gain_db: float = 0.2  # converged when a doubling gains less held-out PSNR than this...
+    min_steps: int = 4_800  # ...and has trained this long (16x `first`): early plateaus are not convergence
     profile: str = "book"  # the profile whose data sizes (and model) the recipe uses
 
 
 def recipes(profile_name: str = "book") -> dict[str, Recipe]:
     """Every model the book loads, trained on a profile's data: name -> :class:`Recipe`.
 
-    The shipped weights are the ``book`` profile's; other profiles serve tests and experiments.
+    Synthetic actions and scenes for every model kind; the real waving videos (the article's
+    experiment) for the GRU-AE and the single latent; the GRU-AE on UCSD Ped2's frames and on
+    their differences (chapter 9). The shipped weights are the ``book`` profile's; other
+    profiles serve tests and experiments.
     """
     from .config import profile
 
     P = profile(profile_name)
     out = {}
     for data, kinds in (("actions", ("gruae", "single_latent", "per_frame", "conv3d")),
-                        ("scenes", ("gruae", "per_frame", "conv3d", "single_latent", "gru_predict"))):
+                        ("scenes", ("gruae", "per_frame", "conv3d", "single_latent", "gru_predict")),
+                        ("waving", ("gruae", "single_latent")),
+                        ("ped2", ("gruae",)), ("ped2_motion", ("gruae",))):
         for kind in kinds:
             name = f"{data}-{kind}"
-            out[name] = Recipe(name, P.model_for(kind), data, P.pretrain, first=P.train.steps, profile=profile_name)
+            out[name] = Recipe(name, P.model_for(kind), data, P.pretrain, first=P.train.steps,
+                               cap=CAPS.get(data, Recipe.cap), min_steps=16 * P.train.steps, profile=profile_name)
     return out
+
+
+CAPS = {"waving": 4_800, "ped2": 2_400, "ped2_motion": 2_400}
+"""Step caps below the default, by data, chosen to fit the real-data models into one CPU session
+beside the rest (16x and 8x the chapters' live run); the manifest records each."""
+
+
+
+
+def available(name: str, profile_name: str = "book") -> bool:
+    """Whether a recipe's training data is here (always, for the synthetic sets)."""
+    from . import hub
+    from .datasets import REAL
+
+    data = recipes(profile_name)[name].data
+    return data not in REAL or hub.available(REAL[data]) is not None
 
 
 # --------------------------------------------------------------------------- data
 def _frames(data: str, split: str, profile_name: str = "book"):
-    """A profile's synthetic videos of ``data`` ("actions" or "scenes") and ``split``."""
+    """A profile's videos of ``data`` (see :func:`gruae.datasets.load`) and ``split``."""
     from . import datasets
     from .config import profile
 
-    P = profile(profile_name)
-    if data == "actions":
-        return datasets.actions(P, split)
-    if data == "scenes":
-        return datasets.scenes(P, split)[0]
-    raise DataError(None, f"unknown pretraining data {data!r}; known: actions, scenes")
+    return datasets.load(profile(profile_name), data, split)
 
 
 def _fingerprint(frames) -> str:
@@ -108,31 +128,36 @@ def _fingerprint(frames) -> str:
 
 
 def _measure(model: nn.Module, recipe: Recipe) -> dict:
-    """Held-out figures: validation PSNR/SSIM/motion (the stopping rule), and test figures."""
+    """Held-out figures: validation PSNR/SSIM/motion (the stopping rule), and test figures
+    (reconstruction figures for actions, frame-level AUC for anomaly data)."""
     from . import anomaly
     from .scoring import evaluate
 
     val = evaluate(model, _frames(recipe.data, "val", recipe.profile)).summary()
     out = {f"val_{k}": round(v, 4) for k, v in val.items()}
     test = _frames(recipe.data, "test", recipe.profile)
-    if recipe.data == "actions":
+    if recipe.data in ("actions", "waving"):
         out.update({f"test_{k}": round(v, 4) for k, v in evaluate(model, test).summary().items()})
     else:
-        rep = anomaly.report(anomaly.frame_errors(model, test).numpy(), test.frame_labels.numpy(),
-                             test.lengths.tolist())
+        maps = anomaly.error_maps(model, test)  # (F, H, W)
+        labels, lengths = test.frame_labels.numpy(), test.lengths.tolist()
+        rep = anomaly.report(anomaly.frame_scores(maps).numpy(), labels, lengths)
         out.update(test_micro_auc=round(rep.micro_auc, 4), test_macro_auc=round(rep.macro_auc, 4))
+        if recipe.data.startswith("ped2"):  # chapter 9's local score
+            k = max(1, anomaly.PED2_PATCH * recipe.model.size // 64)
+            rep = anomaly.report(anomaly.frame_scores(maps, k).numpy(), labels, lengths)
+            out.update(test_patch_micro_auc=round(rep.micro_auc, 4), test_patch_macro_auc=round(rep.macro_auc, 4))
     return out
 
 
 # --------------------------------------------------------------------------- training
 def _run_dir(recipe: Recipe, root: Path | None) -> Path:
     """Where a recipe's run lives: ``<data>/pretrain/<name>-<hash>``."""
-    from .training import run_dir_for
-
     from . import datasets
     from .config import profile
+    from .training import run_dir_for
 
-    data = datasets.source(profile(recipe.profile), recipe.data, "train")
+    data = datasets.identity(profile(recipe.profile), recipe.data, "train")
     d = run_dir_for(recipe.name, recipe.model, recipe.train, data, data_dir() if root is None else root)
     return d.parent.parent / "pretrain" / d.name
 
@@ -163,7 +188,7 @@ def _seed_from_shipped(r: Recipe, run: Path) -> bool:
     from . import datasets
     from .config import profile
 
-    data = datasets.source(profile(r.profile), r.data, "train")  # its identity, without rendering it
+    data = datasets.identity(profile(r.profile), r.data, "train")  # synthetic: without rendering it
     if not (same(entry["model_config"], dataclasses.asdict(r.model)) and entry["data"] == data
             and same({**entry["train_config"], "steps": None}, {**r.train.identity(), "steps": None})):
         return False
@@ -195,7 +220,7 @@ def pretrain(names: list[str] | None = None, *, root: str | os.PathLike | None =
     a machine without one, from its shipped weights when they are not converged yet.
 
     Args:
-        names: recipe names (default: all of :func:`recipes`).
+        names: recipe names (default: every recipe whose data is here, see :func:`available`).
         root: the data folder holding the runs (default ``$GRUAE_DATA`` or ``data/``).
         cap: override every recipe's step cap.
         hours: a time budget: when it is spent, the running recipe saves, is shipped as it is
@@ -220,8 +245,13 @@ def pretrain(names: list[str] | None = None, *, root: str | os.PathLike | None =
         if deadline is not None and time.monotonic() > deadline:
             raise _OutOfTime
 
+    if names is None:  # every recipe whose data is here
+        names = [n for n in table if available(n, profile_name)]
+        absent = [n for n in table if n not in names]
+        if absent and progress:
+            print(f"skipped, their data is not here: {', '.join(absent)} (see `python -m gruae data list`)")
     out = {}
-    for name in names or list(table):
+    for name in names:
         r = table[name]
         limit = cap or r.cap
         run = _run_dir(r, root)
@@ -234,7 +264,7 @@ def pretrain(names: list[str] | None = None, *, root: str | os.PathLike | None =
         curve = json.loads(curve_file.read_text()) if curve_file.exists() else []
         frames = _frames(r.data, "train", r.profile)
         steps = curve[-1]["step"] * 2 if curve else r.first
-        converged = _converged(curve, r.min_gain_db)
+        converged = _converged(curve, r)
         while not converged and (not curve or curve[-1]["step"] < limit):
             steps = min(steps, limit)
             cfg = dataclasses.replace(r.train, steps=steps, snapshot_at=(0, steps))
@@ -248,7 +278,7 @@ def pretrain(names: list[str] | None = None, *, root: str | os.PathLike | None =
             point = {"step": steps, "seconds": round(res.total_seconds, 1), **_measure(res.model, r)}
             curve.append(point)
             _write_json(curve, curve_file)
-            converged = _converged(curve, r.min_gain_db)
+            converged = _converged(curve, r)
             if progress:
                 print(f"{name}: step {steps:,}: val PSNR {point['val_psnr_db']:.2f} dB "
                       f"({res.total_seconds / 60:.1f} min in all){'; converged' if converged else ''}", flush=True)
@@ -266,9 +296,15 @@ def _steps_done(run: Path) -> int:
     return int(load_checkpoint(run)["step"])
 
 
-def _converged(curve: list[dict], min_gain_db: float) -> bool:
-    """True when the last doubling gained less than ``min_gain_db`` of validation PSNR."""
-    return len(curve) >= 2 and curve[-1]["val_psnr_db"] - curve[-2]["val_psnr_db"] < min_gain_db
+def _converged(curve: list[dict], r: Recipe) -> bool:
+    """True when the last doubling gained less than ``r.min_gain_db`` of validation PSNR, at
+    ``r.min_steps`` or later.
+
+    A model often stalls early (it has learnt the background, not yet the moving figure) and
+    then improves again: a plateau before ``min_steps`` is not taken for convergence.
+    """
+    return (len(curve) >= 2 and curve[-1]["step"] >= r.min_steps
+            and curve[-1]["val_psnr_db"] - curve[-2]["val_psnr_db"] < r.min_gain_db)
 
 
 # --------------------------------------------------------------------------- shipping
@@ -348,8 +384,9 @@ def export(name: str, *, root: str | os.PathLike | None = None, profile_name: st
         "started_at_commit": (json.loads((run / "started.json").read_text())["git_commit"]
                               if (run / "started.json").exists() else None),
         "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "converged": _converged(curve, r.min_gain_db), "min_gain_db": r.min_gain_db, "cap": cap or r.cap,
-        "finished": _converged(curve, r.min_gain_db) or int(ckpt["step"]) >= (cap or r.cap),
+        "converged": _converged(curve, r), "min_gain_db": r.min_gain_db,
+        "min_steps": r.min_steps, "cap": cap or r.cap,
+        "finished": _converged(curve, r) or int(ckpt["step"]) >= (cap or r.cap),
         "resumed_from_shipped": (json.loads((run / "seeded.json").read_text())["resumed_from_shipped"]
                                  if (run / "seeded.json").exists() else None),
         "curve": curve, "metrics": _measure(model16, r),
@@ -366,7 +403,7 @@ def check(names: list[str] | None = None, *, rtol: float = 1e-3, profile_name: s
     """Reload shipped models, measure them again, and list every figure that moved.
 
     Args:
-        names: models to check (default: every shipped one).
+        names: models to check (default: every shipped one whose data is here).
         rtol: relative tolerance (float noise between machines; the figures are means over
             thousands of frames).
         profile_name: whose recipes the shipped models are compared with.
@@ -376,7 +413,7 @@ def check(names: list[str] | None = None, *, rtol: float = 1e-3, profile_name: s
     """
     table = manifest()
     problems = []
-    for name in names or list(table):
+    for name in names or [n for n in table if n not in recipes(profile_name) or available(n, profile_name)]:
         entry = table.get(name)
         if entry is None:
             problems.append(f"{name}: not shipped")

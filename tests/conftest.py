@@ -1,5 +1,6 @@
 """Shared pytest fixtures.
 
+- ``data``: an empty data folder, set as ``$GRUAE_DATA``.
 - ``real_video_dir``: the folder of real third-party videos fetched by
   ``python tests/fetch_fixtures.py`` (skips the test when absent, fails under ``CI``).
 - ``http_server``: a threaded HTTP server on 127.0.0.1 serving in-memory files, with
@@ -24,6 +25,15 @@ REAL_VIDEOS = REPO / "data" / "fixtures"
 REAL_VIDEO_NAMES = ("bikes.mp4", "carphone_pristine.mp4")
 UCSD_DEV = Path(os.environ.get("GRUAE_UCSD_PED2_DEV", REPO.parent / "shared" / "data" / "ucsd_ped2_dev"))
 """The UCSD Ped2 development copy next to the repository, when there is one."""
+
+
+@pytest.fixture
+def data(tmp_path, monkeypatch):
+    """An empty data folder, as ``$GRUAE_DATA``."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    monkeypatch.setenv("GRUAE_DATA", str(folder))
+    return folder
 
 
 @pytest.fixture(scope="session")

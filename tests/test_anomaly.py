@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
+import torch
 
 from gruae.anomaly import (auc_by_type, equal_error_rate, macro_auc, micro_auc, normalize_per_video, regularity,
                            report, score_video, smooth, write_scores_csv)
@@ -156,3 +157,15 @@ def _no_labels(root):
     shutil.copytree(root, copy)
     (copy / "ped2.mat").unlink()
     return benchmark_frames(copy, 16)
+
+
+def test_frame_scores_patch_finds_a_small_anomaly():
+    from gruae.anomaly import frame_scores
+
+    maps = torch.zeros(2, 16, 16)
+    maps[1, 4:8, 8:12] = 1.0  # one 4x4 blob
+    assert torch.allclose(frame_scores(maps), torch.tensor([0.0, 16 / 256]))
+    assert torch.allclose(frame_scores(maps, 4), torch.tensor([0.0, 1.0]))  # a window lands on the blob
+    assert frame_scores(maps, 1).tolist() == [0.0, 1.0]
+    with pytest.raises(DataError, match="patch must lie in 1..16"):
+        frame_scores(maps, 17)

@@ -37,8 +37,8 @@ def test_ucsd_style_root(tmp_path):
 
     rng = np.random.default_rng(0)
     root = tmp_path / "ped"
-    for split, clips in (("training", 2), ("testing", 2)):
-        for c in range(1, clips + 1):
+    for split, clips in (("training", (1, 2, 15, 16)), ("testing", (1, 2))):  # 15, 16: held out (val)
+        for c in clips:
             d = root / split / "frames" / f"{c:02d}"
             d.mkdir(parents=True)
             for t in range(20):
@@ -50,3 +50,5 @@ def test_ucsd_style_root(tmp_path):
     assert kv["data"] == "ped2" and 0.0 <= float(kv["per_frame_micro_auc"]) <= 1.0
     assert 0.0 <= float(kv["gru_predict_micro_auc"]) <= 1.0 and "horizon=2" in out
     assert "2 test videos (40 frames" in out
+    for k in ("gruae_motion", "gruae_motion_local", "frame_diff_local", "per_frame_local"):  # chapter 9's recipe
+        assert 0.0 <= float(kv[f"{k}_micro_auc"]) <= 1.0, k

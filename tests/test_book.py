@@ -100,6 +100,9 @@ def test_publishing_workflow_builds_and_deploys_the_book():
     wf = yaml.safe_load((ROOT / ".github" / "workflows" / "book.yml").read_text())
     build = wf["jobs"]["build"]["steps"]
     assert any("make book" in s.get("run", "") for s in build), "the workflow builds with the README's command"
+    runs = "\n".join(s.get("run", "") for s in build)
+    for name in ("mocogan_actions", "ucsd_ped2"):  # the published site shows the real-data chapters
+        assert f"gruae data get {name}" in runs and runs.index(f"data get {name}") < runs.index("make book")
     assert any(s.get("uses", "").startswith("actions/upload-pages-artifact") and s["with"]["path"] == "_build/html"
                for s in build)
     deploy = wf["jobs"]["deploy"]

@@ -138,3 +138,15 @@ def test_window_clips_and_subset():
     assert s.names == ["video_001"] and s.classes.tolist() == [4]
     assert torch.equal(s.frame_labels, torch.arange(9, dtype=torch.uint8) % 2)
     assert torch.equal(s.video(0), d.video(1))
+
+
+def test_motion_is_the_frame_difference_aligned_with_the_frames():
+    a = np.array([[10, 10], [12, 10], [12, 255]], np.uint8).reshape(3, 1, 2)  # (T, H, W)
+    b = np.full((2, 1, 2), 200, np.uint8)
+    f = VideoFrames.from_videos([a, b], ["a", "b"], frame_labels=[np.array([0, 1, 1]), np.array([0, 0])],
+                                source="x")
+    m = f.motion()
+    got = m.pixels.reshape(5, 2).tolist()
+    assert got == [[127, 127], [128, 127], [127, 250], [127, 127], [127, 127]]  # (d + 255) // 2
+    assert m.lengths.tolist() == [3, 2] and m.frame_labels.tolist() == [0, 1, 1, 0, 0] and m.source == "x/motion"
+    assert m.pixels.dtype == torch.uint8

@@ -19,15 +19,6 @@ from gruae.errors import DataError, DownloadError
 from gruae.readers import load_videos, read_benchmark
 
 
-@pytest.fixture
-def data(tmp_path, monkeypatch):
-    """An empty data folder, as ``$GRUAE_DATA``."""
-    folder = tmp_path / "data"
-    folder.mkdir()
-    monkeypatch.setenv("GRUAE_DATA", str(folder))
-    return folder
-
-
 def serve(monkeypatch, http_server, name: str, payloads: dict[str, bytes], sha256: str | None = None) -> None:
     """Serve each archive of a hub entry from the local server (payloads by archive file name)."""
     entry = hub.DATA_HUB[name]

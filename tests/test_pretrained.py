@@ -92,3 +92,13 @@ def test_dataset_source_names_the_rendered_videos_without_rendering():
         assert datasets.actions(P, split).source == datasets.source(P, "actions", split)
         assert datasets.scenes(P, split)[0].source == datasets.source(P, "scenes", split)
     assert datasets.source(P, "actions", "train") != datasets.source(config.profile("book"), "actions", "train")
+
+
+def test_an_early_plateau_is_not_convergence():
+    r = pretrained.recipes("ci")["actions-gruae"]
+    assert r.min_steps == 16 * r.first
+    flat = [{"step": r.first * 2 ** i, "val_psnr_db": 20.0 + 0.05 * i} for i in range(6)]  # gains 0.05 dB
+    assert not pretrained._converged(flat[:2], r)  # too early to tell
+    assert pretrained._converged(flat[:5], r)  # at 16x the first evaluation: converged
+    rising = [{"step": r.first * 2 ** i, "val_psnr_db": 20.0 + i} for i in range(6)]
+    assert not pretrained._converged(rising, r)
