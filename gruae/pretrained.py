@@ -79,7 +79,7 @@ def recipes(profile_name: str = "book") -> dict[str, Recipe]:
 
     Synthetic actions and scenes for every model kind; the real waving videos (the article's
     experiment) for the GRU-AE and the single latent; the GRU-AE on UCSD Ped2's frames and on
-    their differences (chapter 9). The shipped weights are the ``book`` profile's; other
+    their differences, and the GRU predictor of the next difference (chapter 9). The shipped weights are the ``book`` profile's; other
     profiles serve tests and experiments.
     """
     from .config import profile
@@ -89,10 +89,11 @@ def recipes(profile_name: str = "book") -> dict[str, Recipe]:
     for data, kinds in (("actions", ("gruae", "single_latent", "per_frame", "conv3d")),
                         ("scenes", ("gruae", "per_frame", "conv3d", "single_latent", "gru_predict")),
                         ("waving", ("gruae", "single_latent")),
-                        ("ped2", ("gruae",)), ("ped2_motion", ("gruae",))):
+                        ("ped2", ("gruae",)), ("ped2_motion", ("gruae", "gru_predict"))):
         for kind in kinds:
             name = f"{data}-{kind}"
-            out[name] = Recipe(name, P.model_for(kind), data, P.pretrain, first=P.train.steps,
+            changes = {"horizon": 1} if data == "ped2_motion" and kind == "gru_predict" else {}  # next frame
+            out[name] = Recipe(name, P.model_for(kind, **changes), data, P.pretrain, first=P.train.steps,
                                cap=CAPS.get(data, Recipe.cap), min_steps=16 * P.train.steps, profile=profile_name)
     return out
 
