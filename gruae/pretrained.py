@@ -7,8 +7,9 @@ training cell is a short live demonstration. Everything here is generated, nothi
 
 - :func:`recipes` (built from the ``book`` profile) names what is pretrained:
   each model kind on the synthetic actions (chapters 2-5) and on the synthetic scenes
-  (chapters 6-7); the GRU-AE and the single latent on the real waving videos (chapter 8) and the
-  GRU-AE on UCSD Ped2's frames and frame differences (chapter 9), when their data is here;
+  (chapters 6-7); the GRU-AE and the single latent on the real waving videos (chapter 8), and
+  the GRU-AE on UCSD Ped2's frames and frame differences and the GRU predictor of the next
+  difference (chapter 9), when their data is here;
 - :func:`pretrain` (``python -m gruae pretrain [NAME ...]``, ``make pretrained``) trains a recipe
   at a constant learning rate in doubling segments (``first``, 2x, 4x... steps), measuring the
   held-out validation videos after each; it stops when a doubling gains less than
@@ -74,13 +75,18 @@ class Recipe:
     profile: str = "book"  # the profile whose data sizes (and model) the recipe uses
 
 
+CAPS = {"waving": 4_800, "ped2": 2_400, "ped2_motion": 2_400}
+"""Step caps below the default, by data, chosen to fit the real-data models into one CPU session
+beside the rest (16x and 8x the chapters' live run); the manifest records each."""
+
+
 def recipes(profile_name: str = "book") -> dict[str, Recipe]:
     """Every model the book loads, trained on a profile's data: name -> :class:`Recipe`.
 
     Synthetic actions and scenes for every model kind; the real waving videos (the article's
     experiment) for the GRU-AE and the single latent; the GRU-AE on UCSD Ped2's frames and on
-    their differences, and the GRU predictor of the next difference (chapter 9). The shipped weights are the ``book`` profile's; other
-    profiles serve tests and experiments.
+    their differences, and the GRU predictor of the next difference (chapter 9). The shipped
+    weights are the ``book`` profile's; other profiles serve tests and experiments.
     """
     from .config import profile
 
@@ -96,13 +102,6 @@ def recipes(profile_name: str = "book") -> dict[str, Recipe]:
             out[name] = Recipe(name, P.model_for(kind, **changes), data, P.pretrain, first=P.train.steps,
                                cap=CAPS.get(data, Recipe.cap), min_steps=16 * P.train.steps, profile=profile_name)
     return out
-
-
-CAPS = {"waving": 4_800, "ped2": 2_400, "ped2_motion": 2_400}
-"""Step caps below the default, by data, chosen to fit the real-data models into one CPU session
-beside the rest (16x and 8x the chapters' live run); the manifest records each."""
-
-
 
 
 def available(name: str, profile_name: str = "book") -> bool:
