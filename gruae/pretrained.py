@@ -411,14 +411,14 @@ def check(names: list[str] | None = None, *, rtol: float = 1e-3, profile_name: s
     Returns:
         One line per difference (empty when everything matches).
     """
-    table = manifest()
+    table, known = manifest(), recipes(profile_name)
     problems = []
-    for name in names or [n for n in table if n not in recipes(profile_name) or available(n, profile_name)]:
+    for name in names or [n for n in table if n not in known or available(n, profile_name)]:
         entry = table.get(name)
         if entry is None:
             problems.append(f"{name}: not shipped")
             continue
-        recipe = recipes(profile_name).get(name)
+        recipe = known.get(name)
         if recipe is None or not same(entry["model_config"], dataclasses.asdict(recipe.model)):
             problems.append(f"{name}: the shipped configuration is not today's recipe (pretrain it again)")
             continue
