@@ -1,7 +1,7 @@
 # Two commands set everything up on a fresh machine (see README.md):
 #   make book   build the website into _build/html (offline, synthetic data, `book` profile)
-#   make test   run every notebook under nbval in a fresh Colab-like `pip install .` environment,
-#               then the package tests (`ci` profile)
+#   make test   run every notebook under nbval in a fresh Colab-like `pip install .` environment
+#               beside the package tests, then the website test (`ci` profile; tools/run_tests.py)
 # Both create or reuse the virtual environment $(VENV) and install what they need.
 
 PYTHON ?= python3
@@ -11,7 +11,6 @@ BIN := $(VENV)/bin
 # only asks for torch>=2.1 (Colab keeps its own build). Override: make test TORCH='torch'
 TORCH ?= torch==2.13.0
 STAMP := $(VENV)/.installed
-CI_DATA := _build/ci-data
 # the profile the book is built with; each profile keeps its own execution cache
 PROFILE ?= book
 
@@ -32,13 +31,7 @@ book: venv
 	$(BIN)/python tools/check_html.py _build/html
 
 test: venv
-	$(BIN)/python tests/fetch_fixtures.py
-	rm -rf $(CI_DATA)
-	GRUAE_DATA=$(CURDIR)/$(CI_DATA) $(BIN)/python tools/colab_check.py
-	# small real-format datasets, so that the site build runs the real-data cells of chapters 8-9
-	# (the Colab-like run above shows that they skip cleanly without them)
-	$(BIN)/python tests/fixture_data.py $(CI_DATA)
-	GRUAE_PROFILE=ci GRUAE_DATA=$(CURDIR)/$(CI_DATA) $(BIN)/python -m pytest tests -p no:cacheprovider
+	$(BIN)/python tools/run_tests.py
 
 benchmarks: venv
 	$(BIN)/python benchmarks/synthetic_speed.py

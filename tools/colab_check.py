@@ -16,9 +16,9 @@ package without extras. This script builds that situation here and runs the chap
    ``_build/ci-data``). The chapters use no ``raises-exception`` tag (``tests/test_book.py``
    checks it), so nbval fails on any error, as *Run all* on Colab stops at one.
 
-This is the one run of the notebooks in ``make test``: a notebook that imports something only
-the ``book`` or ``test`` extras install, or a cell that raises, fails here, named with its
-cell. Exit status: pytest's.
+A notebook that imports something only the ``book`` or ``test`` extras install, or a cell that
+raises, fails here, named with its cell. (``make test`` then builds the website from the same
+chapters, loading the ``ci`` models this run trained: ``tools/run_tests.py``.) Exit status: pytest's.
 """
 
 from __future__ import annotations
