@@ -136,9 +136,10 @@ def _cmd_pretrain(args: argparse.Namespace) -> None:
         for name, r in pretrained.recipes().items():
             e = shelf.get(name)
             state = "not shipped" if e is None else (
-                f"shipped: {e['steps']:,} steps, {e['seconds'] / 60:.0f} min on {e['machine']}; "
+                f"{'finished' if e.get('finished') else 'unfinished'}: {e['steps']:,} steps, "
+                f"{e['seconds'] / 60:.0f} min on {e['machine']}; "
                 + ", ".join(f"{k} {v}" for k, v in e["metrics"].items() if k.startswith("test_")))
-            print(f"{name:<22} {state}")
+            print(f"{name:<23} cap {r.cap:>6,}  {state}")
         return
     if args.check:
         problems = pretrained.check(args.names or None)

@@ -136,3 +136,17 @@ def test_model_choices_are_the_model_kinds():
     from gruae.models import MODEL_KINDS
 
     assert set(MODEL_CHOICES) == set(MODEL_KINDS)
+
+
+def test_pretrain_list_shows_every_recipe_with_its_cap_and_state(capsys):
+    from gruae import pretrained, shipped
+
+    assert main(["pretrain", "--list"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    table, shelf = pretrained.recipes(), shipped.manifest()
+    assert [line.split()[0] for line in lines] == list(table)
+    for line, (name, r) in zip(lines, table.items()):
+        assert line.split()[1:3] == ["cap", f"{r.cap:,}"], line
+        e = shelf.get(name)
+        want = "not shipped" if e is None else ("finished" if e["finished"] else "unfinished") + f": {e['steps']:,} steps"
+        assert want in line, line
