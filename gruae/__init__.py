@@ -37,7 +37,7 @@ _EXPORTS = {
     "download": ("data_dir",),
     "errors": ("GruaeError", "DataError", "DownloadError", "CheckpointError", "TrainingError"),
     "models": ("ARTICLE", "MODEL_NAMES", "ModelConfig", "build_model", "count_parameters"),
-    "training": ("TrainConfig", "TrainResult", "fit", "train", "load_checkpoint", "load_model"),
+    "training": ("TrainConfig", "TrainResult", "fit", "fit_all", "train", "load_checkpoint", "load_model"),
 }
 _MODULES = ("anomaly", "config", "data", "datasets", "devices", "download", "errors", "export", "hub",
             "models", "plotting", "pretrained", "readers", "scoring", "shipped", "synthetic", "training")

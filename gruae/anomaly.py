@@ -456,8 +456,8 @@ def score_benchmark(profile, kinds: Sequence[str], train: VideoFrames, test: Vid
         name: prefix of the run folders (``f"{name}-{kind}"``): the same name loads the same runs.
         root: the data folder of the runs (default ``$GRUAE_DATA`` or ``data``).
         progress: show training progress.
-        pretrained: let :func:`~gruae.training.fit` load the package's weights where they match
-            (``False``: always train).
+        pretrained: load the package's weights when every model has finished ones
+            (:func:`~gruae.training.fit_all`; ``False``: always train).
         patch: how maps become frame scores (:func:`frame_scores`): None, the frame mean; ``k``,
             the largest mean of a ``k x k`` window. The same for every method.
         **model_changes: changes to every model configuration (``size=...``, ``horizon=...``).
@@ -465,13 +465,12 @@ def score_benchmark(profile, kinds: Sequence[str], train: VideoFrames, test: Vid
     Returns:
         A :class:`BenchmarkScores`.
     """
-    from .training import fit
+    from .training import fit_all
 
-    runs, maps, relative = {}, {}, {}
+    runs = fit_all({kind: profile.model_for(kind, **model_changes) for kind in kinds}, train, profile.train,
+                   prefix=f"{name}-", root=root, progress=progress, pretrained=pretrained)
+    maps, relative = {}, {}
     for kind in kinds:
-        cfg = profile.model_for(kind, **model_changes)
-        runs[kind] = fit(cfg, train, profile.train, name=f"{name}-{kind}", root=root, progress=progress,
-                         pretrained=pretrained)
         label = MODEL_NAMES[kind]
         maps[label] = error_maps(runs[kind].model, test)  # (F, H, W)
         if normal is not None:

@@ -55,7 +55,7 @@ from .download import data_dir
 from .errors import CheckpointError, TrainingError
 from .models import ModelConfig, build_model, clip_channels_last, clip_frames_of, model_channels_last
 
-__all__ = ["TrainConfig", "TrainResult", "train", "fit", "load_checkpoint", "load_model",
+__all__ = ["TrainConfig", "TrainResult", "train", "fit", "fit_all", "load_checkpoint", "load_model",
            "resolve_device", "run_dir_for", "snapshot_grid", "learning_rate", "IDENTITY_VERSION",
            "COMPILE_CHOICES"]
 
@@ -571,7 +571,7 @@ def fit(
         the shipped weights when those were used).
     """
     data_id = data_id or frames.source or _fingerprint(frames)
-    if pretrained and os.environ.get("GRUAE_RETRAIN", "0") in ("", "0"):
+    if pretrained and not _retrain_asked():
         entry = shipped.find(model_cfg, data_id)
         if entry is not None:
             print(f"{name}: pretrained weights '{entry['name']}' ({entry['steps']:,} steps, "
@@ -583,3 +583,48 @@ def fit(
                                int(entry["steps"]), "cpu", entry.get("precision") or "fp32", entry["name"])
     return train(model_cfg, frames, cfg, run_dir=run_dir_for(name, model_cfg, cfg, data_id, root),
                  resume=True, progress=progress)
+
+
+def _retrain_asked() -> bool:
+    """Whether the environment variable ``GRUAE_RETRAIN`` asks to train instead of loading weights."""
+    return os.environ.get("GRUAE_RETRAIN", "0") not in ("", "0")
+
+
+def fit_all(
+    cfgs: dict[str, ModelConfig],
+    frames: VideoFrames,
+    cfg: TrainConfig = TrainConfig(),
+    *,
+    prefix: str = "",
+    root: str | os.PathLike | None = None,
+    progress: bool = True,
+    pretrained: bool = True,
+) -> dict[str, TrainResult]:
+    """Models that are compared with each other, trained equally long: :func:`fit` for each.
+
+    Shipped weights are used only when **every** model has finished shipped weights for these
+    frames (the pretraining caps are the same for every model of one data set): a model loaded
+    after 12,000 steps beside one trained for 300 here would compare training budgets, not
+    models. Otherwise each model is trained with ``cfg`` (or loads its finished run), and one
+    line names the models that have no shipped weights.
+
+    Args:
+        cfgs: label -> model configuration (the labels key the result).
+        frames: the training videos.
+        cfg: the training configuration when they train.
+        prefix: each run is named ``prefix + kind`` (see :func:`fit`).
+        root, progress: as in :func:`fit`.
+        pretrained: ``False`` always trains (as ``GRUAE_RETRAIN=1``).
+
+    Returns:
+        label -> :class:`TrainResult`, in the order of ``cfgs``.
+    """
+    data_id = frames.source or _fingerprint(frames)
+    if pretrained and not _retrain_asked():
+        missing = [label for label, c in cfgs.items() if shipped.find(c, data_id) is None]
+        if missing and len(missing) < len(cfgs):
+            print(f"no finished pretrained weights for {', '.join(missing)}: so that they compare fairly, "
+                  f"all {len(cfgs)} models train here with the same {cfg.steps:,} steps")
+        pretrained = not missing
+    return {label: fit(c, frames, cfg, name=prefix + c.kind, data_id=data_id, root=root, progress=progress,
+                       pretrained=pretrained) for label, c in cfgs.items()}

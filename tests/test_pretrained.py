@@ -7,7 +7,7 @@ import torch
 
 from gruae import config, datasets, pretrained, shipped
 from gruae.errors import CheckpointError
-from gruae.training import fit
+from gruae.training import fit, fit_all
 
 
 @pytest.fixture
@@ -44,6 +44,23 @@ def test_pretrain_doubles_ships_and_fit_uses_it(shelf, capsys):
     assert live.pretrained is None and live.seconds > 0
     other = datasets.actions(P, "test")  # other data: never the shipped model
     assert shipped.find(P.model, other.source) is None
+
+
+def test_fit_all_loads_shipped_weights_only_when_every_model_has_them(shelf, capsys):
+    pretrained.pretrain(["actions-gruae", "actions-per_frame"], root=shelf / "data", cap=20, progress=False,
+                        profile_name="ci")
+    P = config.profile("ci")
+    frames = datasets.actions(P, "train")
+    pair = {k: P.model_for(k) for k in ("gruae", "per_frame")}
+    loaded = fit_all(pair, frames, P.train, root=shelf / "data", progress=False)
+    assert [r.pretrained for r in loaded.values()] == ["actions-gruae", "actions-per_frame"]
+    capsys.readouterr()
+    three = {**pair, "single": P.model_for("single_latent")}  # no shipped weights: all three train
+    live = fit_all(three, frames, P.train, root=shelf / "data", progress=False)
+    assert all(r.pretrained is None and r.seconds > 0 for r in live.values())
+    assert "no finished pretrained weights for single: so that they compare fairly, all 3 models train" \
+        in capsys.readouterr().out
+    assert fit_all(pair, frames, P.train, root=shelf / "data", pretrained=False)["gruae"].pretrained is None
 
 
 def test_check_and_load_catch_changes(shelf):
