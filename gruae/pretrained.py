@@ -54,10 +54,13 @@ from .models import ModelConfig
 from .shipped import load, manifest, same, snapshots
 from .training import TrainConfig
 
-__all__ = ["MAX_BYTES", "Recipe", "recipes", "CAPS", "available", "pretrain", "export", "check"]
+__all__ = ["MAX_BYTES", "MAX_TOTAL_BYTES", "Recipe", "recipes", "CAPS", "available", "pretrain", "export", "check"]
 
 MAX_BYTES = 2_000_000
 """Largest weight file shipped (float16 state dict)."""
+
+MAX_TOTAL_BYTES = 30_000_000
+"""Most the shipped folder may hold in all (weights, snapshot rows, manifest): a test keeps it."""
 
 
 @dataclass(frozen=True)

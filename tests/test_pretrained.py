@@ -77,6 +77,14 @@ def test_check_and_load_catch_changes(shelf):
         shipped.load("nope")
 
 
+def test_the_shipped_folder_stays_small():
+    files = [f for f in shipped.WEIGHTS.iterdir() if f.is_file()]
+    assert sum(f.stat().st_size for f in files) <= pretrained.MAX_TOTAL_BYTES
+    for f in files:
+        if f.suffix == ".pt":
+            assert f.stat().st_size <= pretrained.MAX_BYTES, f.name
+
+
 def test_ci_profile_never_matches_shipped_weights():
     P = config.profile("ci")
     for kind in ("gruae", "per_frame", "single_latent", "conv3d", "gru_predict"):
