@@ -570,7 +570,7 @@ def fit(
         The :class:`TrainResult` (``seconds == 0`` when the model was loaded; ``pretrained`` names
         the shipped weights when those were used).
     """
-    data_id = data_id or frames.source or _fingerprint(frames)
+    data_id = data_id or _data_id(frames)
     if pretrained and not _retrain_asked():
         entry = shipped.find(model_cfg, data_id)
         if entry is not None:
@@ -583,6 +583,11 @@ def fit(
                                int(entry["steps"]), "cpu", entry.get("precision") or "fp32", entry["name"])
     return train(model_cfg, frames, cfg, run_dir=run_dir_for(name, model_cfg, cfg, data_id, root),
                  resume=True, progress=progress)
+
+
+def _data_id(frames: VideoFrames) -> str:
+    """What identifies training videos for run folders and shipped weights: their source, else their pixels."""
+    return frames.source or _fingerprint(frames)
 
 
 def _retrain_asked() -> bool:
@@ -619,7 +624,7 @@ def fit_all(
     Returns:
         label -> :class:`TrainResult`, in the order of ``cfgs``.
     """
-    data_id = frames.source or _fingerprint(frames)
+    data_id = _data_id(frames)
     if pretrained and not _retrain_asked():
         missing = [label for label, c in cfgs.items() if shipped.find(c, data_id) is None]
         if missing and len(missing) < len(cfgs):
