@@ -14,7 +14,9 @@ training cell is a short live demonstration. Everything here is generated, nothi
   at a constant learning rate in doubling segments (``first``, 2x, 4x... steps), measuring the
   held-out validation videos after each; it stops when a doubling gains less than
   ``min_gain_db`` of PSNR (after ``min_steps``: models often stall early, then improve again), or
-  at ``cap`` steps, and keeps the curve. It resumes where it stopped
+  at ``cap`` steps, and keeps the curve; then it cools down: ``cooldown`` (10 %) more steps with the
+  rate falling linearly to 0, which settles the weights that a constant rate keeps moving (the
+  checkpoints of a constant-rate run differ by tenths of a dB from one to the next). It resumes where it stopped
   (each segment continues the previous checkpoint), so it is safe to stop and start again; it
   is deterministic for its seed on one device type. Then :func:`export` writes the weights as a
   float16 state dict (at most :data:`MAX_BYTES`) into ``gruae/weights/`` with the snapshot rows
@@ -75,6 +77,7 @@ class Recipe:
     cap: int = 40_000  # never train beyond this many steps
     min_gain_db: float = 0.2  # converged when a doubling gains less held-out PSNR than this...
     min_steps: int = 4_800  # ...and has trained this long (16x `first`): early plateaus are not convergence
+    cooldown: float = 0.1  # then this fraction more steps, the rate falling linearly to 0 (what ships)
     profile: str = "book"  # the profile whose data sizes (and model) the recipe uses
 
 
@@ -181,24 +184,34 @@ class _OutOfTime(KeyboardInterrupt):
     """Raised from the training callback when ``pretrain``'s time budget is spent (train saves first)."""
 
 
-def _seed_from_shipped(r: Recipe, run: Path) -> bool:
-    """Start an empty run folder from the shipped weights of the same recipe, if any.
-
-    A new machine (or session) has no run folder, only the package: a recipe stopped before it
-    converged goes on from its shipped weights and curve, with a fresh optimiser (Adam's moments
-    re-estimate within a few hundred steps; the manifest keeps the history). Returns True when seeded.
-    """
-    from .training import CHECKPOINT, IDENTITY_VERSION, _save_atomic
-
-    entry = manifest().get(r.name)
-    if (run / CHECKPOINT).exists() or entry is None or entry.get("converged"):
-        return False
+def _matches(entry: dict, r: Recipe) -> bool:
+    """Whether a manifest entry was trained by today's recipe ``r`` (model, data, constant rate)."""
     from . import datasets
     from .config import profile
 
     data = datasets.identity(profile(r.profile), r.data, "train")  # synthetic: without rendering it
-    if not (same(entry["model_config"], dataclasses.asdict(r.model)) and entry["data"] == data
-            and same({**entry["train_config"], "steps": None}, {**r.train.identity(), "steps": None})):
+    drop = {"steps": None, "cooldown": None}
+    return (same(entry["model_config"], dataclasses.asdict(r.model)) and entry["data"] == data
+            and same({**entry["train_config"], **drop}, {**r.train.identity(), **drop}))
+
+
+def _complete(entry: dict | None, r: Recipe) -> bool:
+    """Whether shipped weights are all that ``r`` makes: finished, and cooled down if it cools down."""
+    return bool(entry and entry.get("finished") and (entry.get("cooldown") or not r.cooldown) and _matches(entry, r))
+
+
+def _seed_from_shipped(r: Recipe, run: Path) -> bool:
+    """Start an empty run folder from the shipped weights of the same recipe, if any.
+
+    A new machine (or session) has no run folder, only the package: a recipe stopped before it
+    converged, or not yet cooled down, goes on from its shipped weights and curve, with a fresh
+    optimiser (Adam's moments re-estimate within a few hundred steps; the manifest keeps the
+    history). Returns True when seeded.
+    """
+    from .training import CHECKPOINT, IDENTITY_VERSION, _save_atomic
+
+    entry = manifest().get(r.name)
+    if (run / CHECKPOINT).exists() or entry is None or entry.get("cooldown") or not _matches(entry, r):
         return False
     model = load(r.name, entry=entry)
     opt = torch.optim.Adam(model.parameters(), lr=r.train.lr, weight_decay=r.train.weight_decay)
@@ -217,6 +230,37 @@ def _seed_from_shipped(r: Recipe, run: Path) -> bool:
     for step, rows in snapshots(r.name, entry).items():
         Image.fromarray(rows).save(run / f"snapshot_{step:06d}.png")
     return True
+
+
+COOLDOWN = "cooldown"
+"""The cool-down's run folder, inside the recipe's (its checkpoint has its own identity)."""
+
+
+def _cool_down(r: Recipe, run: Path, frames, progress: bool, callback) -> dict:
+    """Cool a finished constant-rate run down, measure it, and return the measured point.
+
+    ``r.cooldown`` times the run's steps more, with the rate falling linearly from ``lr`` to 0
+    (:func:`gruae.training.learning_rate`), continuing the run's optimiser and sampler. Resumable
+    like the rest: the cool-down keeps its own checkpoint in ``run/cooldown/``.
+    """
+    from .training import CHECKPOINT, _save_atomic, load_checkpoint, train
+
+    done = run / "cooldown.json"
+    if done.exists():
+        return json.loads(done.read_text())
+    cool = run / COOLDOWN
+    cool.mkdir(exist_ok=True)
+    base = load_checkpoint(cool if (cool / CHECKPOINT).exists() else run)
+    n = int(json.loads((cool / "from.json").read_text())["step"]) if (cool / "from.json").exists() else int(base["step"])
+    k = max(1, round(r.cooldown * n))
+    cfg = dataclasses.replace(r.train, steps=n + k, cooldown=k, snapshot_at=(n + k,))
+    if not (cool / CHECKPOINT).exists():  # the stable run's end, under the cool-down's identity
+        _write_json({"step": n}, cool / "from.json")
+        _save_atomic({**base, "train_config": cfg.identity()}, cool / CHECKPOINT)
+    res = train(r.model, frames, cfg, run_dir=cool, progress=progress, callback=callback)
+    point = {"step": n + k, "from": n, "seconds": round(res.total_seconds, 1), **_measure(res.model, r)}
+    _write_json(point, done)
+    return point
 
 
 def pretrain(names: list[str] | None = None, *, root: str | os.PathLike | None = None, cap: int | None = None,
@@ -263,6 +307,13 @@ def pretrain(names: list[str] | None = None, *, root: str | os.PathLike | None =
         r = table[name]
         limit = cap or r.cap
         run = _run_dir(r, root)
+        entry = manifest().get(name)
+        if not (run / "curve.json").exists() and _complete(entry, r):
+            if progress:
+                print(f"{name}: finished weights are shipped ({entry['steps']:,} steps); nothing to do", flush=True)
+            out[name] = {"curve": entry["curve"], "converged": entry["converged"], "steps": entry["steps"],
+                         "cooldown": entry.get("cooldown")}
+            continue
         run.mkdir(parents=True, exist_ok=True)
         if not (run / "started.json").exists():  # the code a run started from (a later export may be other code)
             _write_json({"git_commit": _git_commit()}, run / "started.json")
@@ -292,6 +343,18 @@ def pretrain(names: list[str] | None = None, *, root: str | os.PathLike | None =
                       f"({res.total_seconds / 60:.1f} min in all){'; converged' if converged else ''}", flush=True)
             steps *= 2
         out[name] = {"curve": curve, "converged": converged, "steps": curve[-1]["step"] if curve else 0}
+        if r.cooldown and curve:
+            try:
+                point = _cool_down(r, run, frames, progress, out_of_time)
+            except _OutOfTime:  # the finished weights shipped before (if any) stay until the cool-down ends
+                if ship and not (manifest().get(name) or {}).get("finished"):
+                    export(name, root=root, profile_name=profile_name, cap=limit)
+                out[name].update(steps=_steps_done(run / COOLDOWN), out_of_time=True)
+                return out
+            out[name].update(steps=point["step"], cooldown=point)
+            if progress:
+                print(f"{name}: cooled down to step {point['step']:,}: val PSNR {point['val_psnr_db']:.2f} dB "
+                      f"({point['seconds'] / 60:.1f} min in all)", flush=True)
         if ship and curve:
             export(name, root=root, profile_name=profile_name, cap=limit)
     return out
@@ -333,10 +396,11 @@ def _git_commit() -> str | None:
 
 
 def _snapshot_rows(run: Path, size: int) -> tuple[np.ndarray | None, list[int]]:
-    """The first clip (input row, output row) of every snapshot of a run, stacked: (2*size*K, W)."""
+    """The first clip (input row, output row) of every snapshot of a run and its cool-down,
+    stacked: (2*size*K, W)."""
     from PIL import Image
 
-    files = sorted(run.glob("snapshot_*.png"))
+    files = sorted([*run.glob("snapshot_*.png"), *(run / COOLDOWN).glob("snapshot_*.png")], key=lambda p: p.name)
     if not files:
         return None, []
     rows = [np.asarray(Image.open(p).convert("L"))[: 2 * size] for p in files]
@@ -348,8 +412,9 @@ def export(name: str, *, root: str | os.PathLike | None = None, profile_name: st
     """Ship a recipe's run: float16 weights, snapshot rows and its manifest entry.
 
     The entry is ``"finished"`` when the run converged or reached its step cap (``cap``, default
-    the recipe's): only finished weights are what the book shows (:func:`gruae.shipped.find`);
-    unfinished ones are where the next ``pretrain`` goes on from.
+    the recipe's) and, if the recipe cools down, has cooled down (then the cooled weights ship):
+    only finished weights are what the book shows (:func:`gruae.shipped.find`); unfinished ones
+    are where the next ``pretrain`` goes on from.
 
     Returns:
         The manifest entry.
@@ -364,8 +429,10 @@ def export(name: str, *, root: str | os.PathLike | None = None, profile_name: st
 
     r = recipes(profile_name)[name]
     run = _run_dir(r, None if root is None else Path(root))
-    ckpt = load_checkpoint(run)
+    cooled = json.loads((run / "cooldown.json").read_text()) if (run / "cooldown.json").exists() else None
+    ckpt = load_checkpoint(run / COOLDOWN if cooled else run)
     curve = json.loads((run / "curve.json").read_text()) if (run / "curve.json").exists() else []
+    stable = curve[-1]["step"] if curve else 0  # where the constant rate ended
     buf = io.BytesIO()
     torch.save(_half(ckpt["model"]), buf)
     data = buf.getvalue()
@@ -385,7 +452,8 @@ def export(name: str, *, root: str | os.PathLike | None = None, profile_name: st
     keep = max(1, len(steps) // 200)  # at most ~200 points of loss history
     entry = {
         "name": name, "kind": r.model.kind, "data": frames.source, "data_fingerprint": _fingerprint(frames),
-        "model_config": dataclasses.asdict(r.model), "train_config": {**r.train.identity(), "steps": int(ckpt["step"])},
+        "model_config": dataclasses.asdict(r.model),
+        "train_config": {**r.train.identity(), "steps": int(ckpt["step"]), "cooldown": cooled and cooled["step"] - cooled["from"]},
         "run": run.name, "steps": int(ckpt["step"]), "seconds": round(float(ckpt.get("train_seconds", 0.0)), 1),
         "machine": ckpt.get("device") or describe_device("cpu"), "precision": ckpt.get("precision"),
         "torch": ckpt.get("torch_version"), "git_commit": _git_commit(),
@@ -393,8 +461,8 @@ def export(name: str, *, root: str | os.PathLike | None = None, profile_name: st
                               if (run / "started.json").exists() else None),
         "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "converged": _converged(curve, r), "min_gain_db": r.min_gain_db,
-        "min_steps": r.min_steps, "cap": cap or r.cap,
-        "finished": _converged(curve, r) or int(ckpt["step"]) >= (cap or r.cap),
+        "min_steps": r.min_steps, "cap": cap or r.cap, "cooldown": cooled,
+        "finished": (_converged(curve, r) or stable >= (cap or r.cap)) and (cooled is not None or not r.cooldown),
         "resumed_from_shipped": (json.loads((run / "seeded.json").read_text())["resumed_from_shipped"]
                                  if (run / "seeded.json").exists() else None),
         "curve": curve, "metrics": _measure(model16, r),

@@ -84,6 +84,7 @@ class TrainConfig:
     weight_decay: float = 1e-5  # Adam weight decay (the article's 1e-5)
     schedule: str = "cosine"  # "constant", or "cosine": linear warm-up then cosine decay to lr/20
     warmup: int = 50  # warm-up steps of the cosine schedule
+    cooldown: int = 0  # constant schedule: the last k of `steps` decay the rate linearly to 0
     seed: int = 0  # seeds the model's initial weights and the clip sampler
     amp: str = "auto"  # "auto" (fastest native: gruae.devices.choose_precision), "bf16", "fp16" (CUDA), "off" (float32)
     channels_last: bool | None = None  # channels-last memory format; None: where it helps (gruae.devices)
@@ -97,13 +98,18 @@ class TrainConfig:
     def identity(self) -> dict:
         """The fields that decide the trained weights (presentation fields left out).
 
-        Under the constant schedule the weights after k steps do not depend on ``steps`` (nor on
-        ``warmup``, which it ignores), so those are left out too: a finished constant-rate run can
-        be continued for more steps (what ``python -m gruae pretrain`` does at each doubling).
+        Under the constant schedule without a cool-down the weights after k steps do not depend
+        on ``steps`` (nor on ``warmup``, which it ignores), so those are left out too: a finished
+        constant-rate run can be continued for more steps (what ``python -m gruae pretrain`` does
+        at each doubling). ``cooldown`` is left out when 0, so older run identities stay valid.
         """
         d = dataclasses.asdict(self)
-        for k in ("log_every", "checkpoint_every", "snapshot_at", "snapshot_clips", "device", "compile",
-                  "channels_last") + (("steps", "warmup") if self.schedule == "constant" else ()):
+        drop = ["log_every", "checkpoint_every", "snapshot_at", "snapshot_clips", "device", "compile", "channels_last"]
+        if self.schedule == "constant":
+            drop += ["warmup"] if self.cooldown else ["warmup", "steps"]
+        if not self.cooldown:
+            drop.append("cooldown")
+        for k in drop:
             d.pop(k)
         return d
 
@@ -128,15 +134,24 @@ class TrainResult:
 def learning_rate(cfg: TrainConfig, step: int) -> float:
     """Learning rate at ``step`` (stateless, so resuming needs no scheduler state).
 
+    The constant schedule with a ``cooldown`` of k steps is warm-up-stable-decay without the
+    warm-up (Hägele et al., 2024, "Scaling laws and compute-optimal training beyond fixed training
+    durations"): ``lr`` until the last k steps, then a straight line down to 0. It lets a
+    constant-rate run be continued as long as it gains, and still end where a decayed schedule does,
+    instead of at whichever noisy point the constant rate left the weights.
+
     Args:
-        cfg: the training configuration (``lr``, ``schedule``, ``warmup``, ``steps``).
+        cfg: the training configuration (``lr``, ``schedule``, ``warmup``, ``steps``, ``cooldown``).
         step: the optimiser step, from 0.
 
     Returns:
         The learning rate.
     """
+    if cfg.cooldown and cfg.schedule != "constant":
+        raise ValueError(f"cooldown applies to the constant schedule only, not {cfg.schedule!r}")
     if cfg.schedule == "constant":
-        return cfg.lr
+        left = cfg.steps - step  # steps still to take, this one included
+        return cfg.lr * min(1.0, left / cfg.cooldown) if cfg.cooldown else cfg.lr
     if cfg.schedule != "cosine":
         raise ValueError(f"schedule must be 'constant' or 'cosine', got {cfg.schedule!r}")
     if step < cfg.warmup:

@@ -26,7 +26,10 @@ def test_pretrain_doubles_ships_and_fit_uses_it(shelf, capsys):
     for key in ("model_config", "train_config", "data", "data_fingerprint", "steps", "seconds", "machine",
                 "torch", "git_commit", "curve", "metrics", "sha256", "history"):
         assert key in entry, key
-    assert entry["steps"] == 40 and entry["bytes"] < pretrained.MAX_BYTES
+    # then a cool-down of 10 % more steps (the rate falling to 0), whose weights ship
+    assert entry["steps"] == 44 and entry["cooldown"]["from"] == 40 and entry["train_config"]["cooldown"] == 4
+    assert entry["finished"] and abs(entry["cooldown"]["val_psnr_db"] - entry["metrics"]["val_psnr_db"]) < 0.05
+    assert entry["bytes"] < pretrained.MAX_BYTES
     assert (shelf / "weights" / "actions-gruae.pt").exists()
     assert all(v.dtype in (torch.float16, torch.int64) for v in torch.load(shelf / "weights" / "actions-gruae.pt").values())
     # resumable: a second call trains nothing more and ships the same file
@@ -37,9 +40,9 @@ def test_pretrain_doubles_ships_and_fit_uses_it(shelf, capsys):
     P = config.profile("ci")
     frames = datasets.actions(P, "train")
     loaded = fit(P.model, frames, P.train, root=shelf / "data")
-    assert loaded.pretrained == "actions-gruae" and loaded.seconds == 0 and loaded.resumed_from == 40
+    assert loaded.pretrained == "actions-gruae" and loaded.seconds == 0 and loaded.resumed_from == 44
     assert "pretrained weights 'actions-gruae'" in capsys.readouterr().out
-    assert set(loaded.snapshots) == {0, 20, 40}
+    assert set(loaded.snapshots) == {0, 20, 40, 44}
     live = fit(P.model, frames, P.train, root=shelf / "data", pretrained=False, progress=False)
     assert live.pretrained is None and live.seconds > 0
     other = datasets.actions(P, "test")  # other data: never the shipped model
@@ -108,7 +111,21 @@ def test_time_budget_ships_partial_weights_and_another_machine_goes_on(shelf):
     r = pretrained.pretrain(["actions-gruae"], root=shelf / "b", cap=20, progress=False, profile_name="ci")
     entry = shipped.manifest()["actions-gruae"]
     assert [p["step"] for p in entry["curve"]] == [20] and entry["resumed_from_shipped"] == 5
-    assert entry["steps"] == 20 and entry["history"]["steps"][0] == 5 and entry["finished"]  # at the cap
+    assert entry["steps"] == 22 and entry["history"]["steps"][0] == 5 and entry["finished"]  # cap, cooled down
+    # a third machine has nothing to do: the shipped weights are complete
+    r = pretrained.pretrain(["actions-gruae"], root=shelf / "c", cap=20, progress=False, profile_name="ci")
+    assert r["actions-gruae"]["steps"] == 22 and not (shelf / "c" / "pretrain").exists()
+
+
+def test_finished_weights_without_a_cool_down_are_cooled_where_they_stopped(shelf):
+    r = pretrained.pretrain(["actions-per_frame"], root=shelf / "a", cap=20, progress=False, profile_name="ci")
+    table = json.loads(shipped.MANIFEST.read_text())  # as shipped before cool-downs existed
+    e = table["actions-per_frame"]
+    e.update(cooldown=None, steps=20, train_config={**e["train_config"], "steps": 20, "cooldown": None})
+    shipped.MANIFEST.write_text(json.dumps(table))
+    r = pretrained.pretrain(["actions-per_frame"], root=shelf / "b", cap=20, progress=False, profile_name="ci")
+    assert r["actions-per_frame"]["steps"] == 22 and r["actions-per_frame"]["cooldown"]["from"] == 20
+    assert shipped.manifest()["actions-per_frame"]["resumed_from_shipped"] == 20
 
 
 def test_dataset_source_names_the_rendered_videos_without_rendering():

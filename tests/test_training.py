@@ -302,6 +302,18 @@ def test_constant_rate_run_continues_for_more_steps(frames, tmp_path):
     assert CFG.identity() != TrainConfig(**{**CFG.__dict__, "steps": 99}).identity(), "cosine: steps matter"
 
 
+def test_a_cool_down_ends_a_constant_rate_at_zero():
+    from gruae.training import learning_rate
+
+    cfg = TrainConfig(steps=100, lr=1e-3, schedule="constant", cooldown=10)
+    rates = [learning_rate(cfg, s) for s in range(100)]
+    assert rates[:91] == [1e-3] * 91 and rates[91:] == pytest.approx([1e-3 * k / 10 for k in range(9, 0, -1)])
+    assert "cooldown" not in TrainConfig(schedule="constant").identity(), "runs without one keep their identity"
+    assert cfg.identity() != TrainConfig(steps=99, lr=1e-3, schedule="constant", cooldown=10).identity()
+    with pytest.raises(ValueError, match="constant schedule only"):
+        learning_rate(TrainConfig(cooldown=10), 0)
+
+
 def test_float16_path_scales_gradients_and_resumes(frames, tmp_path, monkeypatch):
     """Pre-Ampere GPUs (Colab's T4) train in float16 with a gradient scaler: the same code path,
     run here on the CPU (whose autocast and GradScaler accept float16 too)."""
