@@ -1,7 +1,7 @@
 # Two commands set everything up on a fresh machine (see README.md):
 #   make book   build the website into _build/html (offline, synthetic data, `book` profile)
 #   make test   run every notebook under nbval in a fresh Colab-like `pip install .` environment
-#               beside the package tests, then the website test (`ci` profile; tools/run_tests.py)
+#               beside the package tests and the website test (`ci` profile; tools/run_tests.py)
 # Both create or reuse the virtual environment $(VENV) and install what they need.
 
 PYTHON ?= python3

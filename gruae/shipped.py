@@ -4,7 +4,8 @@
 ``manifest.json`` (written by :mod:`gruae.pretrained`, never by hand). This module only reads
 them: :func:`manifest` lists what is shipped, :func:`find` answers :func:`gruae.training.fit`'s
 question (shipped weights for this model configuration trained on this data?), :func:`load`
-rebuilds a model after checking its file's SHA-256, :func:`snapshots` gives the snapshot rows.
+rebuilds a model after checking its file's SHA-256, :func:`snapshots` gives the snapshot rows,
+:func:`recorded` the held-out figures its pretraining measured along the way.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from torch import nn
 from .errors import CheckpointError
 from .models import ModelConfig, build_model
 
-__all__ = ["WEIGHTS", "MANIFEST", "manifest", "same", "find", "load", "snapshots"]
+__all__ = ["WEIGHTS", "MANIFEST", "manifest", "same", "find", "load", "snapshots", "recorded"]
 
 WEIGHTS = Path(__file__).resolve().parent / "weights"
 """The folder of the shipped weights (package data)."""
@@ -93,3 +94,28 @@ def snapshots(name: str, entry: dict) -> dict[int, np.ndarray]:
         return {}
     rows = np.asarray(Image.open(path).convert("L"))
     return dict(zip(entry["snapshots"], np.split(rows, len(entry["snapshots"]))))
+
+
+def recorded(model_cfg: ModelConfig, data: str | None, step: int) -> dict | None:
+    """The validation figures that the pretraining of shipped weights measured at ``step``.
+
+    Every pretraining run evaluates its model on the validation videos at each doubling of its
+    steps (:func:`gruae.pretrained.pretrain`); the manifest keeps that curve. A chapter can then
+    compare a model it trains live for ``step`` steps of the same recipe with shipped models at
+    the same point of their training, without keeping their early weights.
+
+    Args:
+        model_cfg: the model configuration (every field must match), as in :func:`find`.
+        data: the training data's identity (:attr:`gruae.data.VideoFrames.source`).
+        step: a step of the curve (the first is the book's live-run length).
+
+    Returns:
+        ``{"psnr_db": ..., "ssim": ..., "motion_corr": ..., "motion_ratio": ...}`` (the keys of
+        :meth:`gruae.scoring.Evaluation.summary`), or None when nothing shipped matches or the
+        curve has no point at ``step``.
+    """
+    entry = find(model_cfg, data)
+    point = next((p for p in (entry or {}).get("curve", []) if p["step"] == step), None)
+    if point is None:
+        return None
+    return {k[4:]: v for k, v in point.items() if k.startswith("val_")}

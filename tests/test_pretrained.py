@@ -47,6 +47,10 @@ def test_pretrain_doubles_ships_and_fit_uses_it(shelf, capsys):
     assert live.pretrained is None and live.seconds > 0
     other = datasets.actions(P, "test")  # other data: never the shipped model
     assert shipped.find(P.model, other.source) is None
+    # the curve's validation figures, for chapters that compare early training with a live run
+    assert shipped.recorded(P.model, frames.source, 20) == {k[4:]: v for k, v in curve[0].items() if k.startswith("val_")}
+    assert set(shipped.recorded(P.model, frames.source, 20)) == {"psnr_db", "ssim", "motion_corr", "motion_ratio"}
+    assert shipped.recorded(P.model, frames.source, 30) is None and shipped.recorded(P.model, other.source, 20) is None
 
 
 def test_fit_all_loads_shipped_weights_only_when_every_model_has_them(shelf, capsys):

@@ -50,7 +50,7 @@ def site(tmp_path_factory):
     # again here (tools/colab_check.py runs every chapter afresh in each `make test`)
     cfg["execute"]["cache"] = str(ROOT / "_build" / ".jupyter_cache_ci")
     (out / "_config.yml").write_text(yaml.safe_dump(cfg))
-    # `make test` sets GRUAE_DATA to the folder where its nbval run trained the ci models: loaded here, not trained
+    # `make test` sets GRUAE_DATA to a folder of small real-format datasets, so chapters 8-9's real-data cells run
     env = {**os.environ, "GRUAE_PROFILE": "ci", "GRUAE_DATA": os.environ.get("GRUAE_DATA") or str(out / "data")}
     jb = Path(sys.executable).with_name("jupyter-book")
     r = subprocess.run([str(jb), "build", str(ROOT), "--path-output", str(out), "--config", str(out / "_config.yml")],
