@@ -385,10 +385,13 @@ def _half(state: dict) -> dict:
 
 
 def _git_commit() -> str | None:
-    """The commit of the repository this package lives in, if any."""
+    """The commit of the repository this package lives in, if any; ``+dirty`` when a tracked file
+    differs from it, the shipped weights themselves left aside (an export is rewriting them)."""
     try:
         r = subprocess.run(["git", "rev-parse", "HEAD"], cwd=shipped.WEIGHTS.parent, capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=shipped.WEIGHTS.parent,
+        weights = f"{shipped.WEIGHTS.parent.name}/{shipped.WEIGHTS.name}"  # gruae/weights, from the top
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ":/",
+                                f":(top,exclude){weights}"], cwd=shipped.WEIGHTS.parent,
                                capture_output=True, text=True, timeout=10).stdout.strip()
         return (r.stdout.strip() + ("+dirty" if dirty else "")) if r.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
