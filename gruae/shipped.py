@@ -96,26 +96,28 @@ def snapshots(name: str, entry: dict) -> dict[int, np.ndarray]:
     return dict(zip(entry["snapshots"], np.split(rows, len(entry["snapshots"]))))
 
 
-def recorded(model_cfg: ModelConfig, data: str | None, step: int) -> dict | None:
-    """The validation figures that the pretraining of shipped weights measured at ``step``.
+def recorded(model_cfg: ModelConfig, data: str | None, train_cfg) -> dict | None:
+    """The validation figures that the pretraining of shipped weights measured after ``train_cfg``.
 
     Every pretraining run evaluates its model on the validation videos at each doubling of its
     steps (:func:`gruae.pretrained.pretrain`); the manifest keeps that curve. A chapter can then
-    compare a model it trains live for ``step`` steps of the same recipe with shipped models at
-    the same point of their training, without keeping their early weights.
+    compare a model it trains live for some steps of the same recipe with shipped models at the
+    same point of their training, without keeping their early weights.
 
     Args:
         model_cfg: the model configuration (every field must match), as in :func:`find`.
         data: the training data's identity (:attr:`gruae.data.VideoFrames.source`).
-        step: a step of the curve (the first is the book's live-run length).
+        train_cfg: a :class:`gruae.training.TrainConfig`: the pretraining's own (constant-rate)
+            configuration, whose ``steps`` is a point of the curve.
 
     Returns:
         ``{"psnr_db": ..., "ssim": ..., "motion_corr": ..., "motion_ratio": ...}`` (the keys of
-        :meth:`gruae.scoring.Evaluation.summary`), or None when nothing shipped matches or the
-        curve has no point at ``step``.
+        :meth:`gruae.scoring.Evaluation.summary`), or None when nothing shipped matches, it was
+        trained otherwise, or its curve has no point at ``train_cfg.steps``.
     """
     entry = find(model_cfg, data)
-    point = next((p for p in (entry or {}).get("curve", []) if p["step"] == step), None)
-    if point is None:
+    drop = {"steps": None, "cooldown": None}
+    if entry is None or not same({**entry["train_config"], **drop}, {**train_cfg.identity(), **drop}):
         return None
-    return {k[4:]: v for k, v in point.items() if k.startswith("val_")}
+    point = next((p for p in entry.get("curve", []) if p["step"] == train_cfg.steps), None)
+    return None if point is None else {k[4:]: v for k, v in point.items() if k.startswith("val_")}

@@ -56,7 +56,7 @@ from .errors import CheckpointError, TrainingError
 from .models import ModelConfig, build_model, clip_channels_last, clip_frames_of, model_channels_last
 
 __all__ = ["TrainConfig", "TrainResult", "train", "fit", "fit_all", "load_checkpoint", "load_model",
-           "resolve_device", "run_dir_for", "snapshot_grid", "learning_rate", "IDENTITY_VERSION",
+           "resolve_device", "run_dir_for", "snapshot_grid", "learning_rate", "IDENTITY_VERSION", "fit_early",
            "COMPILE_CHOICES"]
 
 CHECKPOINT = "checkpoint.pt"
@@ -648,3 +648,46 @@ def fit_all(
         pretrained = not missing
     return {label: fit(c, frames, cfg, name=prefix + c.kind, data_id=data_id, root=root, progress=progress,
                        pretrained=pretrained) for label, c in cfgs.items()}
+
+
+def fit_early(
+    cfgs: dict[str, ModelConfig],
+    frames: VideoFrames,
+    val: VideoFrames,
+    cfg: TrainConfig,
+    *,
+    root: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> dict[str, tuple[dict, str]]:
+    """Models compared early in their training: validation figures after ``cfg.steps`` steps.
+
+    ``cfg`` is meant to be the first segment of the pretraining recipe (the profile's
+    ``pretrain`` configuration with the live run's steps). For a model with finished shipped
+    weights, the figures its pretraining recorded on the validation videos at that step are used
+    (:func:`gruae.shipped.recorded`); any other model trains here with ``cfg`` (or loads that
+    run) and is measured on ``val``. So a model too big to ship is compared with shipped ones at
+    equal training. ``GRUAE_RETRAIN=1`` trains every one.
+
+    Args:
+        cfgs: label -> model configuration.
+        frames: the training videos.
+        val: the validation videos the pretraining measured (the profile's ``"val"`` split).
+        cfg: the training configuration, its ``steps`` a point of the pretraining's curve.
+        root, progress: as in :func:`fit`.
+
+    Returns:
+        label -> (figures, as :meth:`gruae.scoring.Evaluation.summary`; where they come from).
+    """
+    from .scoring import evaluate
+
+    data_id = _data_id(frames)
+    out = {}
+    for label, c in cfgs.items():
+        seen = None if _retrain_asked() else shipped.recorded(c, data_id, cfg)
+        if seen is not None:
+            out[label] = (seen, "recorded by its pretraining")
+            continue
+        r = fit(c, frames, cfg, name=f"{c.kind}-early", data_id=data_id, root=root, progress=progress,
+                pretrained=False)
+        out[label] = (evaluate(r.model, val).summary(), f"trained here, {r.total_seconds:.0f} s")
+    return out

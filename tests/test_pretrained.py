@@ -1,5 +1,6 @@
 """Tests for gruae.pretrained: doubling until converged, shipping, the manifest, fit's use, --check."""
 
+import dataclasses
 import json
 
 import pytest
@@ -7,7 +8,7 @@ import torch
 
 from gruae import config, datasets, pretrained, shipped
 from gruae.errors import CheckpointError
-from gruae.training import fit, fit_all
+from gruae.training import fit, fit_all, fit_early
 
 
 @pytest.fixture
@@ -48,10 +49,18 @@ def test_pretrain_doubles_ships_and_fit_uses_it(shelf, capsys):
     other = datasets.actions(P, "test")  # other data: never the shipped model
     assert shipped.find(P.model, other.source) is None
     # the curve's validation figures, for chapters that compare early training with a live run
-    assert shipped.recorded(P.model, frames.source, 20) == {k[4:]: v for k, v in curve[0].items() if k.startswith("val_")}
-    assert set(shipped.recorded(P.model, frames.source, 20)) == {"psnr_db", "ssim", "motion_corr", "motion_ratio"}
-    assert shipped.recorded(P.model, frames.source, 30) is None and shipped.recorded(P.model, other.source, 20) is None
-
+    first = dataclasses.replace(P.pretrain, steps=20)
+    want = {k[4:]: v for k, v in curve[0].items() if k.startswith("val_")}
+    assert shipped.recorded(P.model, frames.source, first) == want
+    assert set(want) == {"psnr_db", "ssim", "motion_corr", "motion_ratio"}
+    assert shipped.recorded(P.model, frames.source, dataclasses.replace(first, steps=30)) is None
+    assert shipped.recorded(P.model, other.source, first) is None
+    assert shipped.recorded(P.model, frames.source, dataclasses.replace(first, lr=1e-4)) is None, "another recipe"
+    big = P.model_for("single_latent", clip_latent=64)  # never shipped: trains, measured on val
+    early = fit_early({"gru": P.model, "big": big}, frames, datasets.actions(P, "val"), first,
+                      root=shelf / "data", progress=False)
+    assert early["gru"] == (want, "recorded by its pretraining")
+    assert early["big"][1].startswith("trained here") and set(early["big"][0]) == set(want)
 
 def test_fit_all_loads_shipped_weights_only_when_every_model_has_them(shelf, capsys):
     pretrained.pretrain(["actions-gruae", "actions-per_frame"], root=shelf / "data", cap=20, progress=False,
