@@ -136,6 +136,10 @@ def test_finished_weights_without_a_cool_down_are_cooled_where_they_stopped(shel
     e = table["actions-per_frame"]
     e.update(cooldown=None, steps=20, train_config={**e["train_config"], "steps": 20, "cooldown": None})
     shipped.MANIFEST.write_text(json.dumps(table))
+    # out of time during the cool-down: the finished weights stay shipped as they were
+    r = pretrained.pretrain(["actions-per_frame"], root=shelf / "b", cap=20, hours=0, progress=False,
+                            profile_name="ci")
+    assert r["actions-per_frame"]["out_of_time"] and shipped.manifest()["actions-per_frame"] == e
     r = pretrained.pretrain(["actions-per_frame"], root=shelf / "b", cap=20, progress=False, profile_name="ci")
     assert r["actions-per_frame"]["steps"] == 22 and r["actions-per_frame"]["cooldown"]["from"] == 20
     assert shipped.manifest()["actions-per_frame"]["resumed_from_shipped"] == 20
