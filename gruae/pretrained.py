@@ -54,7 +54,7 @@ from .download import data_dir
 from .errors import CheckpointError, DataError
 from .models import ModelConfig
 from .shipped import load, manifest, same, snapshots
-from .training import TrainConfig
+from .training import TrainConfig, _retrain_asked
 
 __all__ = ["MAX_BYTES", "MAX_TOTAL_BYTES", "Recipe", "recipes", "CAPS", "available", "pretrain", "export", "check"]
 
@@ -269,7 +269,9 @@ def pretrain(names: list[str] | None = None, *, root: str | os.PathLike | None =
     """Train recipes until converged (or ``cap``) and ship their weights.
 
     Safe to stop at any moment and to run again: each recipe goes on from its run folder, or, on
-    a machine without one, from its shipped weights when they are not converged yet.
+    a machine without one, from its shipped weights when they are not finished and cooled down yet
+    (when they are, there is nothing to do). ``GRUAE_RETRAIN=1`` ignores the shipped weights: a
+    recipe without a run folder then trains from scratch.
 
     Args:
         names: recipe names (default: every recipe whose data is here, see :func:`available`).
@@ -307,7 +309,7 @@ def pretrain(names: list[str] | None = None, *, root: str | os.PathLike | None =
         r = table[name]
         limit = cap or r.cap
         run = _run_dir(r, root)
-        entry = manifest().get(name)
+        entry = None if _retrain_asked() else manifest().get(name)
         if not (run / "curve.json").exists() and _complete(entry, r):
             if progress:
                 print(f"{name}: finished weights are shipped ({entry['steps']:,} steps); nothing to do", flush=True)
@@ -317,7 +319,7 @@ def pretrain(names: list[str] | None = None, *, root: str | os.PathLike | None =
         run.mkdir(parents=True, exist_ok=True)
         if not (run / "started.json").exists():  # the code a run started from (a later export may be other code)
             _write_json({"git_commit": _git_commit()}, run / "started.json")
-        if _seed_from_shipped(r, run) and progress:
+        if not _retrain_asked() and _seed_from_shipped(r, run) and progress:
             print(f"{name}: going on from the shipped weights ({manifest()[name]['steps']:,} steps)", flush=True)
         curve_file = run / "curve.json"
         curve = json.loads(curve_file.read_text()) if curve_file.exists() else []

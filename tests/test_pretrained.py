@@ -130,6 +130,13 @@ def test_time_budget_ships_partial_weights_and_another_machine_goes_on(shelf):
     assert r["actions-gruae"]["steps"] == 22 and not (shelf / "c" / "pretrain").exists()
 
 
+def test_retrain_ignores_complete_shipped_weights(shelf, monkeypatch):
+    pretrained.pretrain(["actions-gruae"], root=shelf / "a", cap=20, progress=False, profile_name="ci")
+    monkeypatch.setenv("GRUAE_RETRAIN", "1")
+    r = pretrained.pretrain(["actions-gruae"], root=shelf / "b", cap=20, progress=False, profile_name="ci")
+    assert r["actions-gruae"]["steps"] == 22 and shipped.manifest()["actions-gruae"]["resumed_from_shipped"] is None
+
+
 def test_finished_weights_without_a_cool_down_are_cooled_where_they_stopped(shelf):
     r = pretrained.pretrain(["actions-per_frame"], root=shelf / "a", cap=20, progress=False, profile_name="ci")
     table = json.loads(shipped.MANIFEST.read_text())  # as shipped before cool-downs existed
