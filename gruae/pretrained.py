@@ -190,9 +190,8 @@ def _matches(entry: dict, r: Recipe) -> bool:
     from .config import profile
 
     data = datasets.identity(profile(r.profile), r.data, "train")  # synthetic: without rendering it
-    drop = {"steps": None, "cooldown": None}
     return (same(entry["model_config"], dataclasses.asdict(r.model)) and entry["data"] == data
-            and same({**entry["train_config"], **drop}, {**r.train.identity(), **drop}))
+            and shipped.same_recipe(entry["train_config"], r.train.identity()))
 
 
 def _complete(entry: dict | None, r: Recipe) -> bool:
@@ -250,12 +249,15 @@ def _cool_down(r: Recipe, run: Path, frames, progress: bool, callback) -> dict:
         return json.loads(done.read_text())
     cool = run / COOLDOWN
     cool.mkdir(exist_ok=True)
-    base = load_checkpoint(cool if (cool / CHECKPOINT).exists() else run)
-    n = int(json.loads((cool / "from.json").read_text())["step"]) if (cool / "from.json").exists() else int(base["step"])
+    if (cool / CHECKPOINT).exists():  # resuming: its identity says where the constant rate ended
+        ident = load_checkpoint(cool)["train_config"]
+        n = int(ident["steps"]) - int(ident["cooldown"])
+    else:
+        base = load_checkpoint(run)  # the stable run's end, saved under the cool-down's identity
+        n = int(base["step"])
     k = max(1, round(r.cooldown * n))
     cfg = dataclasses.replace(r.train, steps=n + k, cooldown=k, snapshot_at=(n + k,))
-    if not (cool / CHECKPOINT).exists():  # the stable run's end, under the cool-down's identity
-        _write_json({"step": n}, cool / "from.json")
+    if not (cool / CHECKPOINT).exists():
         _save_atomic({**base, "train_config": cfg.identity()}, cool / CHECKPOINT)
     res = train(r.model, frames, cfg, run_dir=cool, progress=progress, callback=callback)
     point = {"step": n + k, "from": n, "seconds": round(res.total_seconds, 1), **_measure(res.model, r)}

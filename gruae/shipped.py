@@ -23,7 +23,7 @@ from torch import nn
 from .errors import CheckpointError
 from .models import ModelConfig, build_model
 
-__all__ = ["WEIGHTS", "MANIFEST", "manifest", "same", "find", "load", "snapshots", "recorded"]
+__all__ = ["WEIGHTS", "MANIFEST", "manifest", "same", "same_recipe", "find", "load", "snapshots", "recorded"]
 
 WEIGHTS = Path(__file__).resolve().parent / "weights"
 """The folder of the shipped weights (package data)."""
@@ -39,6 +39,12 @@ def manifest() -> dict[str, dict]:
 def same(a, b) -> bool:
     """Equal once both went through JSON (tuples and lists alike)."""
     return json.loads(json.dumps(a, default=str)) == json.loads(json.dumps(b, default=str))
+
+
+def same_recipe(a: dict, b: dict) -> bool:
+    """Whether two training identities are one recipe, however long each ran and cooled down."""
+    drop = {"steps": None, "cooldown": None}
+    return same({**a, **drop}, {**b, **drop})
 
 
 def find(model_cfg: ModelConfig, data: str | None) -> dict | None:
@@ -116,8 +122,7 @@ def recorded(model_cfg: ModelConfig, data: str | None, train_cfg) -> dict | None
         trained otherwise, or its curve has no point at ``train_cfg.steps``.
     """
     entry = find(model_cfg, data)
-    drop = {"steps": None, "cooldown": None}
-    if entry is None or not same({**entry["train_config"], **drop}, {**train_cfg.identity(), **drop}):
+    if entry is None or not same_recipe(entry["train_config"], train_cfg.identity()):
         return None
     point = next((p for p in entry.get("curve", []) if p["step"] == train_cfg.steps), None)
     return None if point is None else {k[4:]: v for k, v in point.items() if k.startswith("val_")}
