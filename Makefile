@@ -1,5 +1,6 @@
 # Two commands set everything up on a fresh machine (see README.md):
-#   make book   build the website into _build/html (offline, synthetic data, `book` profile)
+#   make book   build the website into _build/html (offline, synthetic data, `book` profile); the
+#               chapters execute side by side first (tools/execute_book.py), into the build's cache
 #   make test   run every notebook under nbval in a fresh Colab-like `pip install .` environment
 #               beside the package tests and the website test (`ci` profile; tools/run_tests.py)
 # Both create or reuse the virtual environment $(VENV) and install what they need.
@@ -27,6 +28,7 @@ $(STAMP): pyproject.toml
 book: venv
 	@mkdir -p _build
 	sed 's#_build/.jupyter_cache#_build/.jupyter_cache_$(PROFILE)#' _config.yml > _build/_config.$(PROFILE).yml
+	-GRUAE_PROFILE=$(PROFILE) $(BIN)/python tools/execute_book.py --config _build/_config.$(PROFILE).yml
 	GRUAE_PROFILE=$(PROFILE) $(BIN)/jupyter-book build --keep-going --config _build/_config.$(PROFILE).yml .
 	$(BIN)/python tools/check_html.py _build/html
 

@@ -21,9 +21,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import VideoFrames
-from .devices import autocast, choose_precision
+from .devices import autocast, channels_last_helps, choose_precision
 from .errors import DataError
-from .models import clip_frames_of
+from .models import clip_frames_of, model_channels_last
 
 __all__ = ["reconstruct", "pixel_errors", "frame_mse", "frame_psnr", "frame_ssim", "motion_energy", "motion_correlation", "per_video",
            "Evaluation", "evaluate"]
@@ -40,6 +40,9 @@ def reconstruct(model: nn.Module, frames: VideoFrames, *, batch: int = 32,
     A predictor (a model with ``context = c > 0``, e.g. :class:`~gruae.models.GRUPredictor`) gets
     windows that overlap by ``c`` frames, and each frame's output comes from a window where at
     least ``c`` frames precede it, except the first frames of a video, which have no past.
+
+    The model runs in the channels-last layout where that is faster
+    (:func:`gruae.devices.channels_last_helps`; its weights keep that layout afterwards).
 
     Args:
         model: maps ``(B, T, C, H, W)`` to the same shape in ``[-1, 1]``; put in eval mode here.
@@ -61,6 +64,8 @@ def reconstruct(model: nn.Module, frames: VideoFrames, *, batch: int = 32,
     windows = frames.windows(T, T - c)  # (W, 3): video, offset, first frame
     out = torch.empty(frames.pixels.shape, dtype=torch.float32)  # (F, C, H, W)
     precision = choose_precision(device, amp)
+    if channels_last_helps(device, precision):
+        model_channels_last(model)  # the same values, a faster layout
     for i in range(len(windows) - 1, -1, -batch):  # last windows first: earlier windows overwrite overlaps
         w = windows[max(0, i - batch + 1): i + 1]
         x = frames.window_clips(w, T).to(device)  # (b, T, C, H, W)

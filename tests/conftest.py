@@ -23,8 +23,32 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 REAL_VIDEOS = REPO / "data" / "fixtures"
 REAL_VIDEO_NAMES = ("bikes.mp4", "carphone_pristine.mp4")
-UCSD_DEV = Path(os.environ.get("GRUAE_UCSD_PED2_DEV", REPO.parent / "shared" / "data" / "ucsd_ped2_dev"))
-"""The UCSD Ped2 development copy next to the repository, when there is one."""
+
+
+def linked(name: str) -> Path:
+    """Where the repository's data folder holds the real dataset `name` (a key of DATA_HUB).
+
+    Found as the book finds it (``gruae.hub.available``), in ``data/`` where ``make data-link``
+    links a copy, although the tests themselves run with an empty ``$GRUAE_DATA``. A folder that
+    does not exist when there is no copy: tests that read it skip.
+    """
+    from gruae.hub import DATA_HUB, available
+
+    saved = os.environ.get("GRUAE_DATA")
+    os.environ["GRUAE_DATA"] = str(REPO / "data")
+    try:
+        return available(name) or REPO / "data" / DATA_HUB[name].folder
+    finally:
+        if saved is None:
+            del os.environ["GRUAE_DATA"]
+        else:
+            os.environ["GRUAE_DATA"] = saved
+
+
+UCSD_COPY = linked("ucsd_ped2")
+"""A copy of UCSD Ped2 linked into the repository's data folder, when there is one."""
+MOCOGAN_COPY = linked("mocogan_actions")
+"""A copy of the MoCoGAN action strips linked into the repository's data folder, when there is one."""
 
 
 @pytest.fixture

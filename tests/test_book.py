@@ -53,6 +53,17 @@ def test_chapter_structure(nb):
     assert all(not c["outputs"] for c in code), "notebooks are committed without outputs"
 
 
+WIDTH = 88
+"""The longest code line a chapter may have: what the website shows without a scroll bar."""
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_code_fits_the_page(nb):
+    long = [f"cell {i}: {line}" for i, c in enumerate(cells(nb)) if c["cell_type"] == "code"
+            for line in "".join(c["source"]).splitlines() if len(line) > WIDTH]
+    assert not long, f"code lines over {WIDTH} columns:\n" + "\n".join(long)
+
+
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
 def test_run_all_never_raises_and_notebooks_define_no_helpers(nb):
     """Colab's Run all honours no tag: no cell may be meant to raise. Exercise stubs only define

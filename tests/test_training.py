@@ -233,8 +233,12 @@ def test_precision_choice_follows_the_hardware(monkeypatch):
     from gruae import devices
 
     monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr(devices, "cpu_has_avx512", lambda: False)
     assert devices.choose_precision("cpu", "auto") == "fp32"  # emulated bf16 is ~5x slower: never chosen
-    assert not devices.channels_last_helps("cpu", "fp32")
+    assert not devices.channels_last_helps("cpu", "fp32")  # an AVX2 CPU
+    monkeypatch.setattr(devices, "cpu_has_avx512", lambda: True)
+    assert devices.channels_last_helps("cpu", "fp32")  # oneDNN's AVX-512 float32 kernels prefer it
+    assert devices.channels_last_helps("cuda", "fp32") and not devices.channels_last_helps("mps", "fp32")
     monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: True)
     assert devices.choose_precision("cpu", "auto") == "bf16" and devices.channels_last_helps("cpu", "bf16")
     monkeypatch.setattr(devices, "cuda_capability", lambda device="cuda": (7, 5))  # a T4
@@ -252,6 +256,7 @@ def test_auto_precision_is_recorded_and_printed(frames, tmp_path, monkeypatch, c
     from gruae import devices
 
     monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr(devices, "cpu_has_avx512", lambda: False)
     auto = TrainConfig(**{**CFG.__dict__, "amp": "auto", "steps": 2, "snapshot_at": ()})
     r = train(MODEL, frames, auto, run_dir=tmp_path, progress=True)
     assert r.precision == "fp32" and load_checkpoint(tmp_path)["precision"] == "fp32"

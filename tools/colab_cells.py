@@ -57,19 +57,22 @@ def colab_source(config: Path = ROOT / "_config.yml") -> str:
     """The source of the Colab set-up cell for the repository in ``config``."""
     url, _ = _repo(config)
     ref = _package_ref(config)
-    return f'''# Colab set-up, generated from _config.yml by tools/colab_cells.py. Outside Colab it only
-# defines the two form fields below: there GRUAE_PROFILE (or the default, "book") decides.
+    return f'''# Colab set-up, generated from _config.yml by tools/colab_cells.py. Outside Colab it
+# only defines the two form fields below: there GRUAE_PROFILE (or "book") decides.
 #
 # PROFILE: how big the data, the models and the training runs are (chapter 1):
-#   "book"    what the website shows: the converged models shipped with the package load in
-#             seconds; a model without finished shipped weights trains 300 steps in the first
-#             chapter that needs it (75-90 s on a 2-core CPU with native bf16, a few minutes
-#             on older CPUs; later chapters load it). Chapter 4 always shows one such live run
-#   "ci"      tiny: each chapter runs in seconds; its numbers only prove that the code runs
-#   "article" the article's model, 10,000 training steps: about 2 minutes on an H100/H200
-#             (80-100 it/s); an estimated 15-25 minutes on Colab's free T4 (not measured). GPU only
-# KEEP_DATA_ON_DRIVE: keep data and checkpoints in Google Drive (MyDrive/gruae-data), so that
-#   chapters load the models trained by earlier chapters, even in a later Colab session.
+#   "book"    what the website shows: the converged models shipped with the package
+#             load in seconds; a model without finished shipped weights trains 300
+#             steps in the first chapter that needs it (75-90 s on a 2-core CPU with
+#             native bf16, a few minutes on older CPUs; later chapters load it).
+#             Chapter 4 always shows one such live run
+#   "ci"      tiny: each chapter runs in seconds; its numbers only prove the code runs
+#   "article" the article's model, 10,000 training steps: about 2 minutes on an
+#             H100/H200 (80-100 it/s); an estimated 15-25 minutes on Colab's free T4
+#             (not measured). GPU only
+# KEEP_DATA_ON_DRIVE: keep data and checkpoints in Google Drive (MyDrive/gruae-data),
+#   so that chapters load the models trained by earlier chapters, even in a later
+#   Colab session.
 PROFILE = "book"  #@param ["book", "ci", "article"]
 KEEP_DATA_ON_DRIVE = False  #@param {{type:"boolean"}}
 
@@ -82,9 +85,9 @@ if "google.colab" in sys.modules:
         from google.colab import drive
         drive.mount("/content/drive")
         os.environ["GRUAE_DATA"] = "/content/drive/MyDrive/gruae-data"
-    # the book's package at {ref}; pip keeps Colab's torch (gruae asks only for torch>=2.1)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "gruae @ git+{url}@{ref}"], check=True)'''
+    # the book's package at {ref}; pip keeps Colab's torch (gruae asks for torch>=2.1)
+    package = "gruae @ git+{url}@{ref}"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", package], check=True)'''
 
 
 def notebooks() -> list[Path]:

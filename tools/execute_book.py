@@ -1,0 +1,98 @@
+"""Execute the book's chapters side by side, into the execution cache `jupyter-book build` reads.
+
+    python tools/execute_book.py --config _build/_config.book.yml   # what `make book` runs first
+
+jupyter-book executes one notebook at a time, with every core in one kernel. Much of a chapter
+is single-threaded Python (plotting, animations) and small convolutions that two threads do not
+run twice as fast, so on a 2-core machine two kernels of one thread each finish the book sooner.
+This runs every chapter of ``_toc.yml`` whose code has no cached outputs yet, a few at a time,
+exactly as jupyter-book's ``cache`` mode would (the same cache folder, working directory,
+timeout and error rule; myst-nb's ``execute/cache.py``), and stores the outputs in that cache:
+the build that follows finds them there and executes nothing. The longest chapters start first
+when an earlier build recorded how long they took. A chapter that fails is reported and left
+uncached, so the build runs it again and shows the error in its usual report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import nbformat
+import yaml
+from jupyter_cache import get_cache
+from jupyter_cache.base import CacheBundleIn
+from jupyter_cache.executors.utils import single_nb_execution
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def chapters(root: Path = ROOT) -> list[Path]:
+    """The notebooks of ``_toc.yml``, in reading order."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    files = [toc["root"]] + [c["file"] for c in toc.get("chapters", [])]
+    return [root / f"{f}.ipynb" for f in files if (root / f"{f}.ipynb").is_file()]
+
+
+def _execute(path: str, timeout: int, allow_errors: bool) -> tuple[str, object, float, str | None]:
+    """Run one notebook in its own folder (in a worker process); return what the cache needs."""
+    nb = nbformat.read(path, as_version=4)
+    t = time.perf_counter()
+    result = single_nb_execution(nb, cwd=str(Path(path).parent), allow_errors=allow_errors, timeout=timeout,
+                                 meta_override=True)
+    return path, nb, time.perf_counter() - t, result.exc_string if result.err is not None else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Execute the uncached chapters; return 1 when one failed, else 0."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--config", type=Path, default=ROOT / "_config.yml", help="the jupyter-book configuration")
+    ap.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1),
+                    help="chapters at a time (default: the cores, at most 4)")
+    args = ap.parse_args(argv)
+    execute = yaml.safe_load(args.config.read_text()).get("execute", {})
+    if execute.get("execute_notebooks", "cache") != "cache":
+        print("execute_book: the configuration does not use the cache; nothing to do")
+        return 0
+    cache = get_cache(str(ROOT / execute.get("cache", "_build/.jupyter_cache")))
+    took = {r.uri: r.data.get("execution_seconds", 0) for r in cache.list_cache_records()}
+    todo = []
+    for path in chapters():
+        try:
+            cache.match_cache_notebook(nbformat.read(path, as_version=4))
+        except KeyError:
+            todo.append(path)
+    if not todo:
+        print("execute_book: every chapter's outputs are cached")
+        return 0
+    todo.sort(key=lambda p: -took.get(str(p), 0))  # longest first, where an earlier build timed it
+    jobs = max(1, min(args.jobs, len(todo)))
+    threads = str(max(1, (os.cpu_count() or 1) // jobs))
+    os.environ.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)  # the kernels inherit it
+    print(f"execute_book: {len(todo)} chapters, {jobs} at a time, {threads} thread(s) each", flush=True)
+    failed, t0 = 0, time.perf_counter()
+    with ProcessPoolExecutor(jobs) as pool:
+        runs = [pool.submit(_execute, str(p), int(execute.get("timeout", 30)), bool(execute.get("allow_errors")))
+                for p in todo]
+        for run in as_completed(runs):
+            path, nb, seconds, error = run.result()
+            name = Path(path).relative_to(ROOT)
+            if error:
+                failed += 1
+                print(f"  {name}: FAILED after {seconds:.0f} s (the build runs it again and reports it)\n"
+                      f"{error[-2000:]}", flush=True)
+                continue
+            record = cache.add_nb_to_project(path)
+            cache.cache_notebook_bundle(CacheBundleIn(nb, record.uri, data={"execution_seconds": seconds}),
+                                        check_validity=False, overwrite=True)
+            print(f"  {name}: {seconds:.0f} s", flush=True)
+    print(f"execute_book: done in {time.perf_counter() - t0:.0f} s", flush=True)
+    return int(failed > 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
