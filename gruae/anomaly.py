@@ -235,13 +235,21 @@ def _numpy(x) -> np.ndarray:
 
 
 def roc_auc(scores, labels) -> float:
-    """Area under the ROC curve (scikit-learn); NaN when the labels hold a single class."""
-    from sklearn.metrics import roc_auc_score
+    """Area under the ROC curve; NaN when the labels hold a single class.
 
-    labels = np.asarray(labels).astype(int)
-    if labels.min() == labels.max():
+    Computed as the Mann-Whitney statistic from average ranks (ties count one half), which is
+    exactly scikit-learn's ``roc_auc_score`` and about twice as fast on the millions of pixels
+    of a pixel-level AUC.
+    """
+    from scipy.stats import rankdata
+
+    labels = np.asarray(labels).astype(bool).reshape(-1)
+    n_pos = int(labels.sum())
+    n_neg = labels.size - n_pos
+    if n_pos == 0 or n_neg == 0:
         return float("nan")
-    return float(roc_auc_score(labels, _numpy(scores)))
+    ranks = rankdata(_numpy(scores).reshape(-1))  # 1..n, ties share their mean rank
+    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def micro_auc(scores, labels) -> float:

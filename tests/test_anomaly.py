@@ -169,3 +169,11 @@ def test_frame_scores_patch_finds_a_small_anomaly():
     assert frame_scores(maps, 1).tolist() == [0.0, 1.0]
     with pytest.raises(DataError, match="patch must lie in 1..16"):
         frame_scores(maps, 17)
+
+
+def test_roc_auc_is_scikit_learns_with_ties():
+    rng = np.random.default_rng(0)
+    s = rng.integers(0, 20, 5000).astype(np.float32)  # many ties
+    y = rng.random(5000) < 0.1 + s / 40
+    assert micro_auc(s, y) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+    assert np.isnan(micro_auc(s, np.zeros(5000)))
