@@ -75,7 +75,7 @@ PROFILES: dict[str, Profile] = {
         # the shipped models (gruae.pretrained): five convs to a 4x4 map, T = 16 as in the article,
         # every kind under 1 M parameters (2 MB in float16); trained at a constant rate until converged
         model=ModelConfig(size=64, widths=(16, 32, 64, 96, 128), latent=64, hidden=128, clip_frames=16),
-        # the chapters' live run: a demonstration of about a minute on a laptop CPU
+        # the chapters' live run: a demonstration of a minute or two on a laptop CPU
         train=TrainConfig(steps=300, batch=8, lr=3e-3, warmup=30, log_every=10,
                           checkpoint_every=100, snapshot_at=(0, 100, 300)),
         pretrain=TrainConfig(batch=8, lr=1e-3, schedule="constant", log_every=50, checkpoint_every=500),

@@ -63,7 +63,7 @@ def colab_source(config: Path = ROOT / "_config.yml") -> str:
 # PROFILE: how big the data, the models and the training runs are (chapter 1):
 #   "book"    what the website shows: the converged models shipped with the package
 #             load in seconds; a model without finished shipped weights trains 300
-#             steps in the first chapter that needs it (75-90 s on a 2-core CPU with
+#             steps in the first chapter that needs it (75-100 s on a 2-core CPU with
 #             native bf16, a few minutes on older CPUs; later chapters load it).
 #             Chapter 4 always shows one such live run
 #   "ci"      tiny: each chapter runs in seconds; its numbers only prove the code runs
