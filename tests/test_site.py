@@ -113,6 +113,18 @@ def pages(site: Path) -> list[str]:
     return [f + ".html" for f in files]
 
 
+def open_page(browser, url: str) -> None:
+    """Load a page and wait until the browser has parsed all of it.
+
+    ``browser.get`` can return while a page of several MB (the chapters' animations are inline
+    base64 frames) is still loading: its later elements are not in the document yet.
+    """
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(url)
+    WebDriverWait(browser, 60).until(lambda b: b.execute_script("return document.readyState") == "complete")
+
+
 PAGE_STATE = r"""
 const inSite = (u) => u.startsWith(location.origin);
 const errors = [...document.querySelectorAll('div.output.traceback, div.output.error')]
@@ -133,7 +145,7 @@ def test_every_page_reads_well(site, server, browser):
     problems, checked_links = [], set()
     for page in pages(site):
         url = urljoin(server, page)
-        browser.get(url)
+        open_page(browser, url)
         state = browser.execute_script(PAGE_STATE)
         name = page.replace("/", "_")
         browser.save_screenshot(str(SHOTS / (name + ".png")))
