@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / "_build" / "colab-venv"
 
-COLAB_SHIPS = ("jupyter", "nbclient", "ipykernel", "matplotlib", "ipywidgets", "scikit-learn", "imageio",
+COLAB_SHIPS = ("jupyter", "nbclient", "ipykernel<7", "matplotlib", "ipywidgets", "scikit-learn", "imageio",
                "pytest")
 """What a Colab runtime already holds that the notebooks may use without installing it."""
 
