@@ -321,8 +321,8 @@ def train(
         run_dir: folder for checkpoints and snapshot PNGs; ``None`` keeps everything in memory.
         resume: continue from ``run_dir``'s checkpoint when there is one (a finished run is
             just loaded). A checkpoint written on another device type resumes too.
-        progress: show a progress bar with the loss, and one line saying where and in what
-            precision the model trains.
+        progress: show a progress bar with the loss (its kind: ``$GRUAE_PROGRESS``, ``auto``,
+            ``text`` or ``off``), and one line saying where and in what precision the model trains.
         callback: called as ``callback(step, loss)`` at every recorded loss.
 
     Returns:
@@ -383,6 +383,30 @@ def _compiled(model: nn.Module, how: str) -> nn.Module:
     if how == "off":
         return model
     return torch.compile(model, mode="reduce-overhead" if how == "graph" else None)
+
+
+PROGRESS_STYLES = ("auto", "text", "off")
+"""Values of ``$GRUAE_PROGRESS``, the kind of progress bar training shows (see :func:`train`)."""
+
+
+def _progress_bar(**kw):
+    """A tqdm bar of the kind ``$GRUAE_PROGRESS`` names, or None for ``off``.
+
+    ``auto`` (the default) is a widget in Jupyter and Colab and text elsewhere; ``text`` is always
+    text; ``off`` shows none. The book's builds use ``off``: executing a notebook
+    whose cells update widgets has been seen to stall nbclient (jupyter/nbclient#312), and a bar
+    saved into a web page tells nothing.
+    """
+    style = os.environ.get("GRUAE_PROGRESS", "auto")
+    if style not in PROGRESS_STYLES:
+        raise ValueError(f"GRUAE_PROGRESS={style!r}: choose one of {', '.join(PROGRESS_STYLES)}")
+    if style == "off":
+        return None
+    if style == "auto":
+        from tqdm.auto import tqdm
+    else:
+        from tqdm.std import tqdm
+    return tqdm(unit="it", leave=True, **kw)
 
 
 def _train(model, frames, cfg, device, precision, run_dir, resume, progress, callback) -> TrainResult:
@@ -467,12 +491,10 @@ def _train(model, frames, cfg, device, precision, run_dir, resume, progress, cal
     net = _compiled(model, cfg.compile)
     bar = None
     if progress and start < cfg.steps:
-        from tqdm.auto import tqdm
-
         print(f"{type(model).__name__}: training on {device} ({describe_device(device)}), precision {precision}, "
               f"channels-last {'on' if channels_last else 'off'}"
               + (f", {cfg.compile}" if cfg.compile != "off" else ""))
-        bar = tqdm(total=cfg.steps, initial=start, desc=type(model).__name__, unit="it", leave=True)
+        bar = _progress_bar(total=cfg.steps, initial=start, desc=type(model).__name__)
     t0 = time.perf_counter()
     running = torch.zeros((), device=device)
     n_running = 0

@@ -252,6 +252,21 @@ def test_precision_choice_follows_the_hardware(monkeypatch):
         devices.choose_precision("cpu", "half")
 
 
+def test_progress_bar_kind_follows_the_environment(frames, monkeypatch, capsys):
+    cfg = TrainConfig(**{**CFG.__dict__, "steps": 2, "snapshot_at": ()})
+    monkeypatch.setenv("GRUAE_PROGRESS", "text")
+    train(MODEL, frames, cfg, progress=True)
+    out = capsys.readouterr()
+    assert "training on cpu" in out.out and "2/2" in out.err  # the summary line, then a text bar
+    monkeypatch.setenv("GRUAE_PROGRESS", "off")
+    train(MODEL, frames, cfg, progress=True)
+    out = capsys.readouterr()
+    assert "training on cpu" in out.out and "2/2" not in out.err
+    monkeypatch.setenv("GRUAE_PROGRESS", "widget")
+    with pytest.raises(ValueError, match="GRUAE_PROGRESS='widget': choose one of auto, text, off"):
+        train(MODEL, frames, cfg, progress=True)
+
+
 def test_auto_precision_is_recorded_and_printed(frames, tmp_path, monkeypatch, capsys):
     from gruae import devices
 
