@@ -126,7 +126,7 @@ def channels_last_helps(device: torch.device | str, precision: str) -> bool:
 
     True on CUDA (cuDNN's tensor-core kernels want it) and on a CPU running native bfloat16 or
     having AVX-512 (oneDNN's kernels for both prefer it: the book's GRU-AE trained 1.4-1.8x and
-    reconstructed 1.9x faster in float32 on a 2-core AVX-512 Xeon); False otherwise (float32 on
+    reconstructed 1.4-1.9x faster in float32 on a 2-core AVX-512 Xeon); False otherwise (float32 on
     a CPU without AVX-512: kept in the default layout, where no gain was measured).
     """
     device = torch.device(device)
