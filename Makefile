@@ -12,8 +12,9 @@ BIN := $(VENV)/bin
 # only asks for torch>=2.1 (Colab keeps its own build). Override: make test TORCH='torch'
 TORCH ?= torch==2.13.0
 STAMP := $(VENV)/.installed
-# the profile the book is built with; each profile keeps its own execution cache. Builds show no
-# training progress bars (GRUAE_PROGRESS=off): widget updates can stall notebook execution
+# the profile the book is built with; each profile keeps its own execution cache. Builds use no
+# widgets (GRUAE_PROGRESS=off: no progress bars; GRUAE_SLIDERS=off: a slider's figure drawn once):
+# executing widget outputs has been seen to stall nbclient, and a static page cannot use them
 PROFILE ?= book
 
 .PHONY: book test venv benchmarks clean data-link pretrained
@@ -29,8 +30,8 @@ $(STAMP): pyproject.toml
 book: venv
 	@mkdir -p _build
 	sed 's#_build/.jupyter_cache#_build/.jupyter_cache_$(PROFILE)#' _config.yml > _build/_config.$(PROFILE).yml
-	-GRUAE_PROFILE=$(PROFILE) GRUAE_PROGRESS=off $(BIN)/python tools/execute_book.py --config _build/_config.$(PROFILE).yml
-	GRUAE_PROFILE=$(PROFILE) GRUAE_PROGRESS=off $(BIN)/jupyter-book build --keep-going --config _build/_config.$(PROFILE).yml .
+	-GRUAE_PROFILE=$(PROFILE) GRUAE_PROGRESS=off GRUAE_SLIDERS=off $(BIN)/python tools/execute_book.py --config _build/_config.$(PROFILE).yml
+	GRUAE_PROFILE=$(PROFILE) GRUAE_PROGRESS=off GRUAE_SLIDERS=off $(BIN)/jupyter-book build --keep-going --config _build/_config.$(PROFILE).yml .
 	$(BIN)/python tools/check_html.py _build/html
 
 test: venv

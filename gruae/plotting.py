@@ -350,13 +350,20 @@ def _slider(draw, name: str, slider_args: tuple, value, **kw) -> None:
     """Call ``draw(value)`` under an ipywidgets slider, or once (``value``) without ipywidgets.
 
     ``slider_args`` is ``("int" | "float", min, max, step)``; ``kw`` go to the slider widget.
+    With ``$GRUAE_SLIDERS=off`` (the book's builds: a slider on a static page cannot redraw, and
+    executing one has been seen to stall nbclient) the figure is drawn once, at ``value``.
     """
+    import os
+
     import matplotlib.pyplot as plt
 
     def show(v):
         draw(v)
         plt.show()
 
+    if os.environ.get("GRUAE_SLIDERS", "on") == "off":
+        show(value)
+        return
     try:
         import ipywidgets as widgets
     except ImportError:  # a plain Jupyter without widgets: the figure at the default position

@@ -75,3 +75,13 @@ def test_glue_without_myst_nb_does_nothing(monkeypatch):
 
     monkeypatch.setitem(sys.modules, "myst_nb", None)  # import myst_nb raises ImportError
     assert glue("name", table([{"a": 1}])) is None
+
+
+def test_sliders_off_draws_the_figure_once(monkeypatch):
+    from gruae import plotting
+
+    drawn = []
+    monkeypatch.setenv("GRUAE_SLIDERS", "off")
+    monkeypatch.setattr("matplotlib.pyplot.show", lambda: None)
+    plotting._slider(drawn.append, "t", ("int", 0, 9, 1), 3)
+    assert drawn == [3]  # no widget, one figure at the default value

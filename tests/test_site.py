@@ -57,7 +57,7 @@ def site(tmp_path_factory):
     (out / "_config.yml").write_text(yaml.safe_dump(cfg))
     # `make test` sets GRUAE_DATA to a folder of small real-format datasets, so chapters 8-9's real-data cells run
     env = {**os.environ, "GRUAE_PROFILE": "ci", "GRUAE_DATA": os.environ.get("GRUAE_DATA") or str(out / "data"),
-           "GRUAE_PROGRESS": "off"}  # as `make book`: no progress widgets (gruae.training._progress_bar)
+           "GRUAE_PROGRESS": "off", "GRUAE_SLIDERS": "off"}  # as `make book`: no widgets (Makefile)
     jb = Path(sys.executable).with_name("jupyter-book")
     r = subprocess.run([str(jb), "build", str(ROOT), "--path-output", str(out), "--config", str(out / "_config.yml")],
                        capture_output=True, text=True, env=env, timeout=1200)
