@@ -71,8 +71,9 @@ def cpu_has_native_bf16() -> bool:
 
     Read from ``/proc/cpuinfo`` on Linux and from ``sysctl`` on macOS; False when neither tells.
     """
-    if _cpu_flags():
-        return bool(_cpu_flags() & {"avx512_bf16", "amx_bf16", "bf16"})
+    flags = _cpu_flags()
+    if flags:
+        return bool(flags & {"avx512_bf16", "amx_bf16", "bf16"})
     if platform.system() == "Darwin":
         try:
             out = subprocess.run(["sysctl", "-n", "hw.optional.arm.FEAT_BF16"], capture_output=True,

@@ -9,6 +9,7 @@ website and in Colab, with PNG frames kept small.
 
 from __future__ import annotations
 
+import os
 from typing import Sequence
 
 import numpy as np
@@ -353,8 +354,6 @@ def _slider(draw, name: str, slider_args: tuple, value, **kw) -> None:
     With ``$GRUAE_SLIDERS=off`` (the book's builds: a slider on a static page cannot redraw, and
     executing one has been seen to stall nbclient) the figure is drawn once, at ``value``.
     """
-    import os
-
     import matplotlib.pyplot as plt
 
     def show(v):
