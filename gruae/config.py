@@ -43,7 +43,9 @@ class Profile:
     scene_test_videos: int  # test scenes (normal, then anomalies enter)
     model: ModelConfig  # the GRU-AE (frame size, clip length T...); the other models are `model_for(kind)`
     train: TrainConfig  # a chapter's live training run (steps, batch, learning rate...)
-    pretrain: TrainConfig  # how `python -m gruae pretrain` trains this profile's shipped models (constant rate)
+    # how `python -m gruae pretrain` trains this profile's shipped models (constant rate); its
+    # `steps` is the first segment, whose end is the first point of every recorded curve
+    pretrain: TrainConfig
 
     @property
     def size(self) -> int:
@@ -67,7 +69,8 @@ PROFILES: dict[str, Profile] = {
         model=ModelConfig(size=32, widths=(4, 8, 16, 32), latent=16, hidden=24, clip_frames=8),
         train=TrainConfig(steps=20, batch=4, lr=2e-3, warmup=5, log_every=5,
                           checkpoint_every=10, snapshot_at=(0, 10, 20)),
-        pretrain=TrainConfig(batch=4, lr=2e-3, schedule="constant", log_every=5, checkpoint_every=10),
+        pretrain=TrainConfig(steps=20, batch=4, lr=2e-3, schedule="constant", log_every=5,
+                             checkpoint_every=10),
     ),
     "book": Profile(
         name="book", video_frames=32, train_videos=200, test_videos=40,
@@ -75,10 +78,11 @@ PROFILES: dict[str, Profile] = {
         # the shipped models (gruae.pretrained): five convs to a 4x4 map, T = 16 as in the article,
         # every kind under 1 M parameters (2 MB in float16); trained at a constant rate until converged
         model=ModelConfig(size=64, widths=(16, 32, 64, 96, 128), latent=64, hidden=128, clip_frames=16),
-        # the chapters' live run: a demonstration of a minute or two on a laptop CPU
-        train=TrainConfig(steps=300, batch=8, lr=3e-3, warmup=30, log_every=10,
-                          checkpoint_every=100, snapshot_at=(0, 100, 300)),
-        pretrain=TrainConfig(batch=8, lr=1e-3, schedule="constant", log_every=50, checkpoint_every=500),
+        # the chapters' live run: a demonstration of under a minute on a 2-core CPU
+        train=TrainConfig(steps=150, batch=8, lr=3e-3, warmup=15, log_every=10,
+                          checkpoint_every=50, snapshot_at=(0, 50, 150)),
+        pretrain=TrainConfig(steps=300, batch=8, lr=1e-3, schedule="constant", log_every=50,
+                             checkpoint_every=500),
     ),
     "article": Profile(
         name="article", video_frames=64, train_videos=500, test_videos=100,
@@ -87,8 +91,8 @@ PROFILES: dict[str, Profile] = {
         train=TrainConfig(steps=10_000, batch=16, lr=1e-4, weight_decay=1e-5,
                           schedule="constant", log_every=100, checkpoint_every=1000,
                           snapshot_at=(0, 1000, 5000, 9000, 10_000)),
-        pretrain=TrainConfig(batch=16, lr=1e-4, weight_decay=1e-5, schedule="constant", log_every=100,
-                             checkpoint_every=1000),
+        pretrain=TrainConfig(steps=10_000, batch=16, lr=1e-4, weight_decay=1e-5, schedule="constant",
+                             log_every=100, checkpoint_every=1000),
     ),
 }
 """The named profiles."""

@@ -73,7 +73,7 @@ class Recipe:
     model: ModelConfig  # the model to train
     data: str  # "actions" or "scenes": the profile's synthetic training videos
     train: TrainConfig  # a constant-rate run, continued at each doubling
-    first: int = 1200  # steps before the first evaluation (the chapters' live run); each later one doubles them
+    first: int = 1200  # steps before the first evaluation (the profile's `pretrain.steps`); each later one doubles them
     cap: int = 40_000  # never train beyond this many steps
     min_gain_db: float = 0.2  # converged when a doubling gains less held-out PSNR than this...
     min_steps: int = 4_800  # ...and has trained this long (16x `first`): early plateaus are not convergence
@@ -110,8 +110,9 @@ def recipes(profile_name: str = "book") -> dict[str, Recipe]:
         for kind in kinds:
             name = f"{data}-{kind}"
             changes = {"horizon": 1} if data == "ped2_motion" and kind == "gru_predict" else {}  # next frame
-            out[name] = Recipe(name, P.model_for(kind, **changes), data, P.pretrain, first=P.train.steps,
-                               cap=CAPS.get(data, Recipe.cap), min_steps=16 * P.train.steps, profile=profile_name)
+            first = P.pretrain.steps  # the first segment: the first point of the curve
+            out[name] = Recipe(name, P.model_for(kind, **changes), data, P.pretrain, first=first,
+                               cap=CAPS.get(data, Recipe.cap), min_steps=16 * first, profile=profile_name)
     return out
 
 

@@ -62,10 +62,9 @@ def colab_source(config: Path = ROOT / "_config.yml") -> str:
 #
 # PROFILE: how big the data, the models and the training runs are (chapter 1):
 #   "book"    what the website shows: the converged models shipped with the package
-#             load in seconds; a model without finished shipped weights trains 300
-#             steps in the first chapter that needs it (75-100 s on a 2-core CPU with
-#             native bf16, a few minutes on older CPUs; later chapters load it).
-#             Chapter 4 always shows one such live run
+#             load in seconds; a model without finished shipped weights trains 150
+#             steps in the first chapter that needs it (under a minute on a 2-core
+#             CPU; later chapters load it). Chapter 4 always shows one such live run
 #   "ci"      tiny: each chapter runs in seconds; its numbers only prove the code runs
 #   "article" the article's model, 10,000 training steps: about 2 minutes on an
 #             H100/H200 (80-100 it/s); an estimated 15-25 minutes on Colab's free T4
