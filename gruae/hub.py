@@ -117,20 +117,23 @@ def _entry(name: str, *, real: bool = True) -> Dataset:
     return entry
 
 
-def available(name: str) -> Path | None:
+def available(name: str, root: str | os.PathLike | None = None) -> Path | None:
     """The folder of a dataset in the data folder, or None when it is not there.
 
-    Looks at ``data_dir() / folder`` (a copy or a link), then where :func:`download_extract`
+    Looks at ``root / folder`` (a copy or a link), then where :func:`download_extract`
     leaves it; the first folder that :func:`~gruae.readers.load_videos` reads as the dataset's
     kind wins. For UCSD that is either the frames layout or the official layout.
 
     Args:
         name: a key of :data:`DATA_HUB`.
+        root: the data folder (default :func:`~gruae.download.data_dir`: ``$GRUAE_DATA`` or
+            ``data/``).
 
     Raises:
         DataError: an unknown or synthetic name.
     """
-    entry, data = _entry(name), data_dir()
+    entry = _entry(name)
+    data = data_dir() if root is None else Path(root)
     candidates = [data / entry.folder]
     for pattern in entry.extracted:
         found = data.glob(pattern)

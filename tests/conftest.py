@@ -34,15 +34,7 @@ def linked(name: str) -> Path:
     """
     from gruae.hub import DATA_HUB, available
 
-    saved = os.environ.get("GRUAE_DATA")
-    os.environ["GRUAE_DATA"] = str(REPO / "data")
-    try:
-        return available(name) or REPO / "data" / DATA_HUB[name].folder
-    finally:
-        if saved is None:
-            del os.environ["GRUAE_DATA"]
-        else:
-            os.environ["GRUAE_DATA"] = saved
+    return available(name, REPO / "data") or REPO / "data" / DATA_HUB[name].folder
 
 
 UCSD_COPY = linked("ucsd_ped2")

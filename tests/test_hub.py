@@ -102,6 +102,10 @@ def test_find_says_how_to_get_a_missing_dataset(data):
 def test_find_ucsd_in_each_layout(data, ucsd_root):
     shutil.copytree(ucsd_root, data / "ucsd_ped2")  # the frames layout, copied in by hand
     assert hub.find("ucsd_ped2") == data / "ucsd_ped2" == hub.ucsd("ped2")
+    elsewhere = data.parent / "elsewhere"  # another data folder, named: $GRUAE_DATA is not read
+    assert hub.available("ucsd_ped2", elsewhere) is None
+    shutil.copytree(ucsd_root, elsewhere / "ucsd_ped2")
+    assert hub.available("ucsd_ped2", elsewhere) == elsewhere / "ucsd_ped2"
     shutil.rmtree(data / "ucsd_ped2")
     official = write_official_ucsd(data / "ucsd_ped2")  # the official layout, folder renamed
     assert hub.find("ucsd_ped2") == official
