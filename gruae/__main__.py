@@ -155,7 +155,7 @@ def _cmd_pretrain(args: argparse.Namespace) -> None:
         print(f"{name}: {r['steps']:,} steps, {why}; shipped to gruae/weights")
 
 
-MODEL_CHOICES = ("gruae", "per_frame", "single_latent", "conv3d", "gru_predict")
+MODEL_CHOICES = ("gruae", "per_frame", "single_latent", "conv3d", "gru_predict", "convgru_predict")
 """``gruae.models.MODEL_KINDS``, spelled out so that ``--help`` does not import torch (a test keeps them equal)."""
 
 

@@ -61,6 +61,17 @@ class Profile:
         """This profile's model configuration with another ``kind`` (and other changes)."""
         return self.model.replace(kind=kind, **changes)
 
+    def convgru_model(self, **changes) -> ModelConfig:
+        """The ConvGRU predictor of the next frame (chapter 9's recipe on UCSD Ped2).
+
+        The GRU-AE's first three convolutions, so the GRU's state is a map of a quarter of the
+        frame's side (16x16 at 64x64: a cell per 4x4 pixels, a walker there covers one or two),
+        with half the GRU-AE's latent size as channels for z_t and for the state.
+        """
+        d = self.model.latent // 2
+        return self.model_for("convgru_predict", widths=self.model.widths[:3], latent=d, hidden=d,
+                              horizon=1, **changes)
+
 
 PROFILES: dict[str, Profile] = {
     "ci": Profile(

@@ -11,6 +11,7 @@ reconstruction ``x_hat`` of the same shape, in [-1, 1] (the last layer is a tanh
 ``"per_frame"``     :class:`PerFrameAE`: the same encoder and decoder, no temporal model
 ``"conv3d"``        :class:`Conv3dAE`: a spatio-temporal 3D-convolution autoencoder
 ``"gru_predict"``   :class:`GRUPredictor`: the GRU-AE decoding frame t from h_{t-k}: a predictor
+``"convgru_predict"`` :class:`ConvGRUPredictor`: a predictor whose GRU keeps a feature *map*
 ==================  =====================================================================
 
 The three frame-based models share :class:`FrameEncoder` and :class:`FrameDecoder` and
@@ -56,6 +57,8 @@ __all__ = [
     "SingleLatentAE",
     "Conv3dAE",
     "GRUPredictor",
+    "ConvGRUCell",
+    "ConvGRUPredictor",
     "MODEL_NAMES",
     "build_model",
     "clip_frames_of",
@@ -65,11 +68,15 @@ __all__ = [
     "clip_channels_last",
 ]
 
-MODEL_KINDS = ("gruae", "single_latent", "per_frame", "conv3d", "gru_predict")
+MODEL_KINDS = ("gruae", "single_latent", "per_frame", "conv3d", "gru_predict", "convgru_predict")
 """The model kinds :func:`build_model` knows."""
 
+PREDICTOR_KINDS = ("gru_predict", "convgru_predict")
+"""The kinds that predict each frame from earlier ones (``horizon`` frames back)."""
+
 MODEL_NAMES = {"gruae": "GRU-AE", "per_frame": "per-frame AE", "conv3d": "3D-conv AE",
-               "single_latent": "single latent", "gru_predict": "GRU predictor"}
+               "single_latent": "single latent", "gru_predict": "GRU predictor",
+               "convgru_predict": "ConvGRU predictor"}
 """The name each kind goes by in the book's tables and figures."""
 
 INIT_STATES = ("zero", "random")
@@ -96,13 +103,13 @@ class ModelConfig:
     size: int = 64  # frame height = width in pixels: a power of two >= 16 (64 default, 128 supported)
     channels: int = 1  # input channels: 1 grayscale, 3 colour
     widths: tuple[int, ...] = (32, 64, 128, 256, 512)  # conv widths: first conv stride 1, each later one stride 2
-    latent: int = 64  # per-frame latent size d (the length of z_t)
-    hidden: int = 100  # GRU hidden size; also the per-frame code size the single_latent decoder reads
+    latent: int = 64  # per-frame latent size d (the length of z_t; convgru_predict: the channels of its map)
+    hidden: int = 100  # GRU hidden size (convgru_predict: channels); also the per-frame code size the single_latent decoder reads
     clip_latent: int | None = None  # single_latent only: size of the one clip latent (None -> latent; clip_frames*latent = same total size as gruae)
     clip_frames: int = 16  # clip length T, for training and scoring (fixed for single_latent; conv3d needs a multiple of its temporal stride)
     init_state: str = "zero"  # GRU initial state: "zero", or "random" (the article's: standard normal, fresh at every training forward pass; zero in eval mode)
     last_encoder_bn: bool = True  # BatchNorm after the encoder's last conv (the article's code has none there)
-    horizon: int | None = None  # gru_predict only: output t is decoded from h_{t-horizon}, the GRU state `horizon` frames back (None -> clip_frames // 2; 1 = next-frame prediction)
+    horizon: int | None = None  # predictors only: output t is decoded from h_{t-horizon}, the GRU state `horizon` frames back (None -> clip_frames // 2; 1 = next-frame prediction)
 
     def __post_init__(self) -> None:
         """Normalise ``widths`` to a tuple of ints and reject invalid values."""
@@ -125,7 +132,7 @@ class ModelConfig:
             raise DataError(where, f"clip_latent must be None or >= 1, got {self.clip_latent}")
         if self.kind != "single_latent" or self.clip_latent == self.latent:
             set_("clip_latent", None)  # no effect on the model: one spelling, so equal models share checkpoints
-        if self.kind != "gru_predict":
+        if self.kind not in PREDICTOR_KINDS:
             set_("horizon", None)  # no effect on the model: one spelling, so equal models share checkpoints
         else:
             set_("horizon", max(1, self.clip_frames // 2) if self.horizon is None else int(self.horizon))
@@ -181,6 +188,33 @@ def _check_clip(x: torch.Tensor, cfg: ModelConfig, name: str) -> tuple[int, int]
 # --------------------------------------------------------------------------- frame encoder / decoder
 
 
+def _encoder_convs(cfg: ModelConfig) -> nn.Sequential:
+    """The frame encoder's convolutions: (N, C, H, W) -> (N, widths[-1], s, s) (see :class:`FrameEncoder`)."""
+    layers: list[nn.Module] = []
+    c_in = cfg.channels
+    for i, w in enumerate(cfg.widths):
+        stride = 1 if i == 0 else 2  # first conv keeps the size, each later one halves it
+        layers.append(nn.Conv2d(c_in, w, kernel_size=3, stride=stride, padding=1, bias=False))
+        if i < len(cfg.widths) - 1 or cfg.last_encoder_bn:
+            layers.append(nn.BatchNorm2d(w))
+        layers.append(nn.ReLU(inplace=True))
+        c_in = w
+    return nn.Sequential(*layers)
+
+
+def _decoder_deconvs(cfg: ModelConfig) -> nn.Sequential:
+    """The frame decoder's transposed convolutions: (N, widths[-1], s, s) -> (N, widths[0], H, W)."""
+    layers: list[nn.Module] = []
+    for i in range(len(cfg.widths) - 1, 0, -1):
+        layers += [
+            nn.ConvTranspose2d(cfg.widths[i], cfg.widths[i - 1], kernel_size=3, stride=2,
+                               padding=1, output_padding=1, bias=False),  # doubles H and W
+            nn.BatchNorm2d(cfg.widths[i - 1]),
+            nn.ReLU(inplace=True),
+        ]
+    return nn.Sequential(*layers)
+
+
 class FrameEncoder(nn.Module):
     """Per-frame CNN: (N, C, H, W) -> (N, latent).
 
@@ -194,16 +228,7 @@ class FrameEncoder(nn.Module):
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        layers: list[nn.Module] = []
-        c_in = cfg.channels
-        for i, w in enumerate(cfg.widths):
-            stride = 1 if i == 0 else 2  # first conv keeps the size, each later one halves it
-            layers.append(nn.Conv2d(c_in, w, kernel_size=3, stride=stride, padding=1, bias=False))
-            if i < len(cfg.widths) - 1 or cfg.last_encoder_bn:
-                layers.append(nn.BatchNorm2d(w))
-            layers.append(nn.ReLU(inplace=True))
-            c_in = w
-        self.convs = nn.Sequential(*layers)
+        self.convs = _encoder_convs(cfg)
         self.fc = nn.Linear(cfg.widths[-1] * cfg.bottom**2, cfg.latent)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -227,15 +252,7 @@ class FrameDecoder(nn.Module):
         super().__init__()
         self.width, self.bottom = cfg.widths[-1], cfg.bottom
         self.fc = nn.Linear(in_features, self.width * self.bottom**2)
-        layers: list[nn.Module] = []
-        for i in range(len(cfg.widths) - 1, 0, -1):
-            layers += [
-                nn.ConvTranspose2d(cfg.widths[i], cfg.widths[i - 1], kernel_size=3, stride=2,
-                                   padding=1, output_padding=1, bias=False),  # doubles H and W
-                nn.BatchNorm2d(cfg.widths[i - 1]),
-                nn.ReLU(inplace=True),
-            ]
-        self.deconvs = nn.Sequential(*layers)
+        self.deconvs = _decoder_deconvs(cfg)
         self.head = nn.Conv2d(cfg.widths[0], cfg.channels, kernel_size=3, padding=1, bias=False)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
@@ -422,6 +439,95 @@ class SingleLatentAE(FrameSequenceAE):
         return self.expand(self.clip_code(z))  # (B, T, latent) -> (B, clip_latent) -> (B, T, hidden)
 
 
+# --------------------------------------------------------------------------- a GRU over feature maps
+
+
+class ConvGRUCell(nn.Module):
+    """A GRU whose weights are 3x3 convolutions, so its state is a feature map (Ballas et al. 2016;
+    the ConvLSTM of Shi et al. 2015 with a GRU's gates).
+
+    With ``[a, b]`` the concatenation along channels and ``*`` an elementwise product::
+
+        z, r = sigmoid(conv_zr([x, h]))        update and reset gates, (N, hidden, s, s) each
+        n    = tanh(conv_n([x, r * h]))        the candidate state
+        h'   = (1 - z) * h + z * n
+
+    Every location has the same small GRU, which sees its 3x3 neighbourhood: a state can hold
+    *where* something is and how it moves, which a vector state of a whole frame cannot keep
+    for many small objects. The state stays float32; under autocast only the convolutions run in
+    the lower precision.
+    """
+
+    def __init__(self, in_channels: int, hidden: int):
+        super().__init__()
+        self.zr = nn.Conv2d(in_channels + hidden, 2 * hidden, kernel_size=3, padding=1)
+        self.n = nn.Conv2d(in_channels + hidden, hidden, kernel_size=3, padding=1)
+
+    def forward(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """One step: input map x (N, in, s, s) and state h (N, hidden, s, s) -> new state (N, hidden, s, s)."""
+        z, r = torch.sigmoid(self.zr(torch.cat([x, h.to(x.dtype)], 1))).float().chunk(2, 1)  # (N, hidden, s, s) x 2
+        n = torch.tanh(self.n(torch.cat([x, (r * h).to(x.dtype)], 1))).float()  # (N, hidden, s, s)
+        return (1 - z) * h + z * n
+
+
+class ConvGRUPredictor(nn.Module):
+    """A predictor whose GRU runs over feature maps: frame t decoded from the state ``horizon`` frames back.
+
+    :class:`GRUPredictor` squeezes each frame into one vector: enough for one figure, not for
+    where each of twenty small walkers is. Here the frame encoder's convolutions stop at an
+    ``s x s`` map (``s = size / 2**(len(widths) - 1)``: 16 for 64x64 frames and three widths),
+    a 1x1 convolution makes it the latent map z_t (``latent`` channels), a :class:`ConvGRUCell`
+    with ``hidden`` channels runs over z_1..z_T, and the frame decoder's transposed convolutions
+    turn the state h_{t-k} (k = ``cfg.horizon``; zeros for t < k) into frame t. As in
+    :class:`GRUPredictor`, output t never sees frames t-k+1..t, and the first :attr:`context`
+    outputs of a window are not scored. Trained with the same loss as every model here:
+    ``MSE(model(x), x)``.
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.context = max(cfg.horizon, cfg.clip_frames // 2)  # outputs with less past than this are not scored
+        self.encoder = _encoder_convs(cfg)
+        self.to_latent = nn.Conv2d(cfg.widths[-1], cfg.latent, kernel_size=1)
+        self.cell = ConvGRUCell(cfg.latent, cfg.hidden)
+        self.from_state = nn.Sequential(nn.Conv2d(cfg.hidden, cfg.widths[-1], kernel_size=1, bias=False),
+                                        nn.BatchNorm2d(cfg.widths[-1]), nn.ReLU(inplace=True))
+        self.deconvs = _decoder_deconvs(cfg)
+        self.head = nn.Conv2d(cfg.widths[0], cfg.channels, kernel_size=3, padding=1, bias=False)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Latent maps of every frame: (B, T, C, H, W) -> z (B, T, latent, s, s)."""
+        B, T = _check_clip(x, self.cfg, type(self).__name__)
+        z = self.to_latent(self.encoder(x.reshape(B * T, *x.shape[2:])))  # (B*T, C, H, W) -> (B*T, latent, s, s)
+        return z.reshape(B, T, *z.shape[1:])  # -> (B, T, latent, s, s)
+
+    def temporal(self, z: torch.Tensor) -> torch.Tensor:
+        """ConvGRU states shifted by ``horizon``: z (B, T, latent, s, s) -> (0, .., 0, h[0], .., h[T-1-k])."""
+        B, T = z.shape[:2]
+        k = self.cfg.horizon
+        if T <= k:
+            raise DataError(type(self).__name__, f"clips of T={T} frames are too short for horizon {k}: "
+                                                 f"need T > horizon")
+        h = torch.zeros(B, self.cfg.hidden, *z.shape[3:], device=z.device)  # (B, hidden, s, s), float32
+        states = []
+        for t in range(T - k):  # states after frames 0..T-1-k: the later ones are never decoded
+            h = self.cell(z[:, t], h)
+            states.append(h)
+        return torch.stack([torch.zeros_like(h)] * k + states, 1)  # (B, T, hidden, s, s)
+
+    def decode(self, h: torch.Tensor) -> torch.Tensor:
+        """Frames from states: (B, T, hidden, s, s) -> (B, T, C, H, W) in [-1, 1]."""
+        B, T = h.shape[:2]
+        f = self.from_state(h.flatten(0, 1))  # (B*T, hidden, s, s) -> (B*T, widths[-1], s, s)
+        frames = torch.tanh(self.head(self.deconvs(f)))  # -> (B*T, C, H, W)
+        return frames.reshape(B, T, *frames.shape[1:])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Predict a clip: (B, T, C, H, W) -> (B, T, C, H, W) in [-1, 1], output t from frames 0..t-k."""
+        return self.decode(self.temporal(self.encode(x)))
+
+
 # --------------------------------------------------------------------------- 3D convolutions
 
 
@@ -517,6 +623,7 @@ _BUILDERS: dict[str, type[nn.Module]] = {
     "per_frame": PerFrameAE,
     "conv3d": Conv3dAE,
     "gru_predict": GRUPredictor,
+    "convgru_predict": ConvGRUPredictor,
 }
 
 
@@ -576,14 +683,17 @@ def expected_parameters(cfg: ModelConfig) -> int:
         return enc + bottleneck + dec + 27 * widths[0] * C
     s2 = cfg.bottom**2
     chans = (C,) + ws
-    encoder = sum(9 * a * b for a, b in zip(chans[:-1], chans[1:]))  # 3x3 convs, no bias
-    encoder += 2 * sum(ws[:-1]) + (2 * ws[-1] if cfg.last_encoder_bn else 0)  # BatchNorm
-    encoder += _linear(ws[-1] * s2, cfg.latent)
+    convs = sum(9 * a * b for a, b in zip(chans[:-1], chans[1:]))  # 3x3 convs, no bias
+    convs += 2 * sum(ws[:-1]) + (2 * ws[-1] if cfg.last_encoder_bn else 0)  # BatchNorm
+    deconvs = sum(9 * ws[i] * ws[i - 1] + 2 * ws[i - 1] for i in range(len(ws) - 1, 0, -1))  # deconv + BN
+    if cfg.kind == "convgru_predict":
+        d, h = cfg.latent, cfg.hidden
+        cell = 9 * (d + h) * 3 * h + 3 * h  # the gates' and the candidate's 3x3 convs, with bias
+        return convs + _linear(ws[-1], d) + cell + h * ws[-1] + 2 * ws[-1] + deconvs + 9 * ws[0] * C
+    encoder = convs + _linear(ws[-1] * s2, cfg.latent)
 
     def decoder(in_features: int) -> int:
-        n = _linear(in_features, ws[-1] * s2)
-        n += sum(9 * ws[i] * ws[i - 1] + 2 * ws[i - 1] for i in range(len(ws) - 1, 0, -1))  # deconv + BN
-        return n + 9 * ws[0] * C  # head conv, no bias
+        return _linear(in_features, ws[-1] * s2) + deconvs + 9 * ws[0] * C  # head conv, no bias
 
     if cfg.kind in ("gruae", "gru_predict"):
         d, h = cfg.latent, cfg.hidden

@@ -8,7 +8,7 @@ training cell is a short live demonstration. Everything here is generated, nothi
 - :func:`recipes` (built from the ``book`` profile) names what is pretrained:
   each model kind on the synthetic actions (chapters 2-5) and on the synthetic scenes
   (chapters 6-7); the GRU-AE and the single latent on the real waving videos (chapter 8), and
-  the GRU-AE on UCSD Ped2's frames and frame differences and the GRU predictor of the next
+  the GRU-AE on UCSD Ped2's frames and frame differences and the GRU and ConvGRU predictors of the next
   difference (chapter 9), when their data is here;
 - :func:`pretrain` (``python -m gruae pretrain [NAME ...]``, ``make pretrained``) trains a recipe
   at a constant learning rate in doubling segments (``first``, 2x, 4x... steps), measuring the
@@ -96,7 +96,7 @@ def recipes(profile_name: str = "book") -> dict[str, Recipe]:
 
     Synthetic actions and scenes for every model kind; the real waving videos (the article's
     experiment) for the GRU-AE and the single latent; the GRU-AE on UCSD Ped2's frames and on
-    their differences, and the GRU predictor of the next difference (chapter 9). The shipped
+    their differences, and the GRU and ConvGRU predictors of the next difference (chapter 9). The shipped
     weights are the ``book`` profile's; other profiles serve tests and experiments.
     """
     from .config import profile
@@ -106,12 +106,15 @@ def recipes(profile_name: str = "book") -> dict[str, Recipe]:
     for data, kinds in (("actions", ("gruae", "single_latent", "per_frame", "conv3d")),
                         ("scenes", ("gruae", "per_frame", "conv3d", "single_latent", "gru_predict")),
                         ("waving", ("gruae", "single_latent")),
-                        ("ped2", ("gruae",)), ("ped2_motion", ("gruae", "gru_predict"))):
+                        ("ped2", ("gruae",)), ("ped2_motion", ("gruae", "gru_predict", "convgru_predict"))):
         for kind in kinds:
             name = f"{data}-{kind}"
-            changes = {"horizon": 1} if data == "ped2_motion" and kind == "gru_predict" else {}  # next frame
+            if kind == "convgru_predict":
+                model = P.convgru_model()
+            else:  # on Ped2's motion, the GRU predictor predicts the next frame too
+                model = P.model_for(kind, **({"horizon": 1} if data == "ped2_motion" and kind == "gru_predict" else {}))
             first = P.pretrain.steps  # the first segment: the first point of the curve
-            out[name] = Recipe(name, P.model_for(kind, **changes), data, P.pretrain, first=first,
+            out[name] = Recipe(name, model, data, P.pretrain, first=first,
                                cap=CAPS.get(data, Recipe.cap), min_steps=16 * first, profile=profile_name)
     return out
 
