@@ -16,8 +16,9 @@ With --ucsd ROOT: the same pipeline on a UCSD Ped2 folder (``training/frames``,
 ``testing/frames`` and ``ped2.mat``, or the official ``UCSDped2`` folder), frames resized to
 --size, the book's split (training clips 15 and 16 held out as normal validation videos, which
 calibrate the relative errors), plus the models of frame differences of chapter 9: the GRU-AE
-(``gruae_motion``) and the recipe, the GRU predictor of the next difference (``gru_predict_motion``,
-horizon 1); every method is also scored locally (``*_local``: the largest mean error over 8x8
+(``gruae_motion``), the GRU predictor of the next difference (``gru_predict_motion``, horizon 1)
+and the recipe, the ConvGRU predictor of the next difference (``convgru_predict_motion``, its GRU
+state a 16x16 map at 64x64); every method is also scored locally (``*_local``: the largest mean error over 8x8
 windows of a 64x64 frame). The recipe was reasoned from what Ped2's anomalies are and checked on
 the development test clips 01-06; other clips, when present, are scored the same way without any
 change.
@@ -89,9 +90,10 @@ def main() -> None:
         root = None if args.reuse or args.pretrained else tmp
         bench = anomaly.score_benchmark(P, kinds, tr, te, normal, name=prefix, root=root, progress=False,
                                         pretrained=args.pretrained, size=size, horizon=args.horizon)
-        if args.ucsd:  # chapter 9: models of the frame differences; the recipe is the next-difference predictor
+        if args.ucsd:  # chapter 9: models of the frame differences; the recipe is the ConvGRU predictor
             for key, cfg in (("gruae_motion", P.model_for("gruae", size=size)),
-                             ("gru_predict_motion", P.model_for("gru_predict", size=size, horizon=1))):
+                             ("gru_predict_motion", P.model_for("gru_predict", size=size, horizon=1)),
+                             ("convgru_predict_motion", P.convgru_model(size=size))):
                 run = fit(cfg, tr.motion(), P.train, name=f"ped2_motion-{cfg.kind}", root=root, progress=False,
                           pretrained=args.pretrained)
                 bench.runs[key] = run
@@ -109,7 +111,7 @@ def main() -> None:
             if name not in KEYS:  # the motion models: scored by the frame mean too
                 scores[key] = anomaly.frame_scores(m).numpy()
             scores[f"{key}_local"] = anomaly.frame_scores(m, k).numpy()
-        print(f"*_local: the largest mean over {k}x{k} windows (chapter 9); the recipe: gru_predict_motion_local")
+        print(f"*_local: the largest mean over {k}x{k} windows (chapter 9); the recipe: convgru_predict_motion_local")
 
     rows = anomaly.auc_table(scores, labels, lengths, types=types, type_names=ANOMALY_TYPES, sigma=args.sigma)
     cols = list(rows[0])

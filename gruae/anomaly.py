@@ -35,7 +35,7 @@ from .errors import DataError
 from .models import MODEL_NAMES, clip_frames_of
 from .scoring import _unit, frame_mse, pixel_errors, reconstruct
 
-__all__ = ["frame_errors", "error_maps", "frame_scores", "PED2_PATCH", "relative_errors", "pixel_gaussian", "frame_difference",
+__all__ = ["frame_errors", "error_maps", "frame_scores", "error_ratio", "PED2_PATCH", "relative_errors", "pixel_gaussian", "frame_difference",
            "pixel_auc", "regularity", "normalize_per_video", "smooth", "roc_auc", "micro_auc", "macro_auc", "equal_error_rate",
            "auc_by_type", "auc_table", "AnomalyReport", "report", "Rates", "threshold_rates", "BASELINES",
            "benchmark_frames", "BenchmarkScores", "score_benchmark", "score_video", "write_scores_csv"]
@@ -86,6 +86,28 @@ def frame_scores(maps, patch: int | None = None) -> torch.Tensor:
                               f"{tuple(maps.shape[1:])}, got {patch}")
     pooled = torch.nn.functional.avg_pool2d(maps[:, None], patch, stride=max(1, patch // 2))  # (F, 1, h, w)
     return pooled.flatten(1).amax(1)
+
+
+def error_ratio(model: nn.Module, frames: VideoFrames, patch: int | None = None) -> float:
+    """How much of the motion a model of frame differences leaves unpredicted: its error over
+    the error of predicting no change at all.
+
+    For a model of :meth:`VideoFrames.motion` (a predictor of the next difference, say), an
+    output of zeros means "nothing moves", and its error is the frame difference itself
+    (:func:`frame_difference`, on another scale). The ratio says what the model adds to its own
+    input: 1, nothing; 0, every change predicted. Computed on normal videos it needs no label.
+
+    Args:
+        model: a model of frame differences (see :func:`error_maps`).
+        frames: frame differences (:meth:`VideoFrames.motion`).
+        patch: None: the whole-frame errors; ``k``: the local frame scores (:func:`frame_scores`).
+
+    Returns:
+        The mean frame score of the model's errors over the mean frame score of no change's.
+    """
+    err = error_maps(model, frames)  # (F, H, W)
+    still = pixel_errors(torch.zeros(frames.pixels.shape), frames.pixels)  # (F, H, W): "no change"
+    return (frame_scores(err, patch).mean() / frame_scores(still, patch).mean().clamp_min(1e-12)).item()
 
 
 def relative_errors(maps, normal_maps, *, eps: float = 1e-3) -> torch.Tensor:

@@ -210,6 +210,25 @@ class VideoFrames:
         return VideoFrames(torch.cat(videos), torch.cumsum(lengths, 0) - lengths, lengths,
                            [self.names[i] for i in indices], labels, classes)
 
+    def every(self, k: int) -> "VideoFrames":
+        """Every ``k``-th frame of each video, from its first: the same videos, moving ``k`` times faster.
+
+        Labels follow their frames; ``source`` gains ``"/every<k>"``.
+
+        Raises:
+            DataError: ``k < 1``.
+        """
+        if k < 1:
+            raise DataError(None, f"every k-th frame needs k >= 1, got {k}")
+        if k == 1:
+            return self
+        keep = torch.cat([torch.arange(s, s + n, k) for s, n in zip(self.starts.tolist(), self.lengths.tolist())])
+        keep = keep.to(self.device)  # (F',) frame indices
+        lengths = torch.div(self.lengths + k - 1, k, rounding_mode="floor")  # (V,)
+        labels = None if self.frame_labels is None else self.frame_labels[keep]
+        return VideoFrames(self.pixels[keep], torch.cumsum(lengths, 0) - lengths, lengths, list(self.names), labels,
+                           self.classes, None if self.source is None else f"{self.source}/every{k}")
+
     def motion(self) -> "VideoFrames":
         """The same videos as frame differences: what moved, and nothing of what stands still.
 

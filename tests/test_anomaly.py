@@ -171,6 +171,26 @@ def test_frame_scores_patch_finds_a_small_anomaly():
         frame_scores(maps, 17)
 
 
+def test_error_ratio_is_one_for_a_model_that_predicts_no_change():
+    from gruae.anomaly import error_ratio
+
+    class Constant(torch.nn.Module):  # outputs "no change" (0), or its input (every change predicted)
+        cfg = ModelConfig(size=16, widths=(4, 8), latent=4, hidden=4, clip_frames=4)
+
+        def __init__(self, copy):
+            super().__init__()
+            self.copy, self.w = copy, torch.nn.Parameter(torch.zeros(()))
+
+        def forward(self, x):
+            return x + self.w if self.copy else torch.zeros_like(x) + self.w
+
+    rng = np.random.default_rng(0)
+    motion = VideoFrames.from_videos([rng.integers(0, 256, (8, 16, 16), dtype=np.uint8)]).motion()
+    assert error_ratio(Constant(False), motion) == pytest.approx(1.0)
+    assert error_ratio(Constant(False), motion, 4) == pytest.approx(1.0)
+    assert error_ratio(Constant(True), motion, 4) == pytest.approx(0.0, abs=1e-9)
+
+
 def test_roc_auc_is_scikit_learns_with_ties():
     rng = np.random.default_rng(0)
     s = rng.integers(0, 20, 5000).astype(np.float32)  # many ties

@@ -50,5 +50,6 @@ def test_ucsd_style_root(tmp_path):
     assert kv["data"] == "ped2" and 0.0 <= float(kv["per_frame_micro_auc"]) <= 1.0
     assert 0.0 <= float(kv["gru_predict_micro_auc"]) <= 1.0 and "horizon=2" in out
     assert "2 test videos (40 frames" in out
-    for k in ("gruae_motion", "gru_predict_motion_local", "frame_diff_local", "per_frame_local"):  # chapter 9
+    for k in ("gruae_motion", "gru_predict_motion_local", "convgru_predict_motion_local", "frame_diff_local",
+              "per_frame_local"):  # chapter 9
         assert 0.0 <= float(kv[f"{k}_micro_auc"]) <= 1.0, k

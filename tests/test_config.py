@@ -41,6 +41,17 @@ def test_profiles_are_consistent(name):
     assert p.model_for("per_frame").kind == "per_frame" and p.model.kind == "gruae"
     for s in p.train.snapshot_at:
         assert 0 <= s <= p.train.steps
+    m = p.convgru_model()  # chapter 9's recipe: a state map of a quarter of the frame's side
+    assert m.kind == "convgru_predict" and m.horizon == 1 and m.bottom == p.size // 4
+    assert p.pretrain.schedule == "constant"  # what lets `pretrain` continue a run at each doubling
+
+
+def test_live_run_and_pretraining_segment_are_separate_settings():
+    p = PROFILES["book"]  # the live run is short; the pretraining's first segment is the curve's first point
+    assert (p.train.steps, p.pretrain.steps) == (150, 300)
+    from gruae.pretrained import recipes
+
+    assert {r.first for r in recipes().values()} == {p.pretrain.steps}
 
 
 def test_article_profile_is_the_article():

@@ -140,6 +140,20 @@ def test_window_clips_and_subset():
     assert torch.equal(s.video(0), d.video(1))
 
 
+def test_every_kth_frame_keeps_videos_and_labels_apart():
+    a = np.arange(5, dtype=np.uint8).reshape(5, 1, 1)
+    b = np.arange(10, 14, dtype=np.uint8).reshape(4, 1, 1)
+    f = VideoFrames.from_videos([a, b], ["a", "b"], frame_labels=[np.array([0, 1, 0, 1, 0]), np.array([1, 1, 0, 0])],
+                                source="x")
+    g = f.every(2)
+    assert g.pixels.flatten().tolist() == [0, 2, 4, 10, 12] and g.lengths.tolist() == [3, 2]
+    assert g.starts.tolist() == [0, 3] and g.frame_labels.tolist() == [0, 0, 0, 1, 0] and g.source == "x/every2"
+    assert g.video(1).flatten().tolist() == [10, 12] and g.shortest == 2 and g.names == ["a", "b"]
+    assert f.every(1) is f
+    with pytest.raises(DataError, match="k >= 1"):
+        f.every(0)
+
+
 def test_motion_is_the_frame_difference_aligned_with_the_frames():
     a = np.array([[10, 10], [12, 10], [12, 255]], np.uint8).reshape(3, 1, 2)  # (T, H, W)
     b = np.full((2, 1, 2), 200, np.uint8)

@@ -13,8 +13,10 @@ from gruae import models
 from gruae.models import (
     ARTICLE,
     MODEL_KINDS,
+    PREDICTOR_KINDS,
     GRUAE,
     Conv3dAE,
+    ConvGRUPredictor,
     ModelConfig,
     SingleLatentAE,
     build_model,
@@ -95,6 +97,28 @@ def test_gruae_stages_expose_shapes():
     assert h.shape == (3, cfg.clip_frames, cfg.hidden)
     assert x_hat.shape == x.shape
     torch.testing.assert_close(x_hat, model(x))
+
+
+def test_convgru_predictor_keeps_a_map():
+    cfg = tiny("convgru_predict", horizon=1)
+    model = build_model(cfg).eval()
+    assert isinstance(model, ConvGRUPredictor) and cfg.bottom == 4  # 16 px, two stride-2 convs
+    x = clip(cfg, batch=3)
+    z = model.encode(x)
+    h = model.temporal(z)
+    assert z.shape == (3, cfg.clip_frames, cfg.latent, 4, 4)
+    assert h.shape == (3, cfg.clip_frames, cfg.hidden, 4, 4)
+    assert torch.equal(h[:, 0], torch.zeros_like(h[:, 0]))  # output 0 has no past
+    torch.testing.assert_close(model.decode(h), model(x))
+    # a change in one corner of a frame reaches the next state only near that corner
+    big = build_model(tiny("convgru_predict", size=32, horizon=1)).eval()  # an 8x8 map
+    x = clip(big.cfg)
+    x2 = x.clone()
+    x2[:, -2, :, :4, :4] = 1.0  # frame T-2 feeds h_{T-2}, which output T-1 reads (horizon 1)
+    with torch.no_grad():
+        before, after = (big.temporal(big.encode(v))[:, -1] for v in (x, x2))
+    d = (after - before).abs().amax((0, 1))  # (8, 8): per cell
+    assert d[0, 0] > 0 and d[4:, 4:].max() == 0, "what happens in one place stays in its place"
 
 
 def test_single_latent_clip_code():
@@ -248,9 +272,10 @@ def test_import_changes_no_global_state():
     assert torch.equal(after[0], before[0]) and after[1:] == before[1:]
 
 
+@pytest.mark.parametrize("kind", PREDICTOR_KINDS)
 @pytest.mark.parametrize("horizon", [1, None, 5])
-def test_predictor_never_sees_the_frame_it_outputs(horizon):
-    cfg = tiny("gru_predict", clip_frames=6, horizon=horizon)
+def test_predictor_never_sees_the_frame_it_outputs(kind, horizon):
+    cfg = tiny(kind, clip_frames=6, horizon=horizon)
     k = cfg.horizon
     assert k == (3 if horizon is None else horizon)  # None -> frames // 2
     m = build_model(cfg).eval()
