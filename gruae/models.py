@@ -3,16 +3,16 @@
 Every model maps a clip ``x`` of shape ``(B, T, C, H, W)``, float in [-1, 1], to a
 reconstruction ``x_hat`` of the same shape, in [-1, 1] (the last layer is a tanh).
 
-==================  =====================================================================
-``kind``            model
-==================  =====================================================================
-``"gruae"``         :class:`GRUAE`: frame encoder -> z_t, a GRU over z_1..z_T, frame decoder
-``"single_latent"`` :class:`SingleLatentAE`: the whole clip squeezed into ONE latent vector
-``"per_frame"``     :class:`PerFrameAE`: the same encoder and decoder, no temporal model
-``"conv3d"``        :class:`Conv3dAE`: a spatio-temporal 3D-convolution autoencoder
-``"gru_predict"``   :class:`GRUPredictor`: the GRU-AE decoding frame t from h_{t-k}: a predictor
-``"convgru_predict"`` :class:`ConvGRUPredictor`: a predictor whose GRU keeps a feature *map*
-==================  =====================================================================
+=====================  =====================================================================
+``kind``               model
+=====================  =====================================================================
+``"gruae"``            :class:`GRUAE`: frame encoder -> z_t, a GRU over z_1..z_T, frame decoder
+``"single_latent"``    :class:`SingleLatentAE`: the whole clip squeezed into ONE latent vector
+``"per_frame"``        :class:`PerFrameAE`: the same encoder and decoder, no temporal model
+``"conv3d"``           :class:`Conv3dAE`: a spatio-temporal 3D-convolution autoencoder
+``"gru_predict"``      :class:`GRUPredictor`: the GRU-AE decoding frame t from h_{t-k}: a predictor
+``"convgru_predict"``  :class:`ConvGRUPredictor`: a predictor whose GRU keeps a feature *map*
+=====================  =====================================================================
 
 The three frame-based models share :class:`FrameEncoder` and :class:`FrameDecoder` and
 the same three steps, so a notebook can trace shapes and plot latents::
