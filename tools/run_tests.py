@@ -4,16 +4,13 @@
 
 1. the real video fixtures (``tests/fetch_fixtures.py``), and small real-format datasets written
    into ``_build/site-data`` (``tests/fixture_data.py``) for the website;
-2. four runs side by side, one thread each (the website build leaves a core idle much of the
-   time: started after the others, it added about 150 s to a 2-core run); all but the first at a
-   lower priority (:data:`NICE`), since the first is the longest chain:
+2. three runs side by side, one thread each (the website build leaves a core idle much of the
+   time: started after the others, it added about 150 s to a 2-core run):
 
    - ``tools/colab_check.py``: every chapter under nbval, in a fresh Colab-like environment
      (``ci`` profile), in the data folder ``_build/ci-data`` without any real dataset, so the
      real-data cells must skip cleanly (its output: ``_build/colab-check.log``);
-   - the package tests (``pytest tests`` but the website's), in empty data folders, in two runs:
-     the files that start programs or train models (:data:`SLOW_TESTS`, about two thirds of the
-     time) and the rest, so that the last minutes keep both cores busy;
+   - the package tests (``pytest tests`` but the website's), in an empty data folder;
    - the website test (``tests/test_site.py``) in ``_build/site-data``, so the site build runs the
      real-data cells of chapters 8-9 (its output: ``_build/site-check.log``).
 
@@ -35,13 +32,6 @@ UNIT_DATA = ROOT / "_build" / "unit-data"  # the package tests' $GRUAE_DATA: emp
 SITE_DATA = ROOT / "_build" / "site-data"  # the website's: small datasets in the real formats
 LOG = ROOT / "_build" / "colab-check.log"
 SITE_LOG = ROOT / "_build" / "site-check.log"
-SLOW_LOG = ROOT / "_build" / "slow-tests.log"
-NICE = ["nice", "-n", "10"] if shutil.which("nice") else []
-"""Every part but the Colab-like run yields the CPU to it: that run is the longest chain (it builds an
-environment, about three minutes here, before its chapters can start)."""
-SLOW_TESTS = ("test_cli.py", "test_reliability.py", "test_pretrained.py", "test_anomaly_benchmark.py",
-              "test_reconstruction_benchmark.py", "test_package.py")
-"""The package tests that start programs or train models: the first of the two package-test runs."""
 
 
 def _env(single_thread: bool, **extra: str) -> dict[str, str]:
@@ -74,28 +64,17 @@ def main() -> int:
     if subprocess.run([sys.executable, str(ROOT / "tests" / "fixture_data.py"), str(SITE_DATA)], cwd=ROOT).returncode:
         return 1
     t = time.perf_counter()
-    with LOG.open("w") as log, SITE_LOG.open("w") as site_log, SLOW_LOG.open("w") as slow_log:
+    with LOG.open("w") as log, SITE_LOG.open("w") as site_log:
         colab = subprocess.Popen([sys.executable, str(ROOT / "tools" / "colab_check.py")], cwd=ROOT,
                                  stdout=log, stderr=subprocess.STDOUT, env=_env(True, GRUAE_DATA=str(CI_DATA)))
         print(f"chapters under nbval in the Colab-like environment: started (output: {LOG})", flush=True)
-        site = subprocess.Popen(NICE + _pytest_cmd(str(ROOT / "tests" / "test_site.py")), cwd=ROOT, stdout=site_log,
+        site = subprocess.Popen(_pytest_cmd(str(ROOT / "tests" / "test_site.py")), cwd=ROOT, stdout=site_log,
                                 stderr=subprocess.STDOUT,
                                 env=_env(True, GRUAE_PROFILE="ci", GRUAE_DATA=str(SITE_DATA)))
         print(f"website test: started (output: {SITE_LOG})", flush=True)
-        for part in ("slow", "rest"):  # each run its own empty data folder
-            (UNIT_DATA / part).mkdir()
-        slow = subprocess.Popen(NICE + _pytest_cmd(*(str(ROOT / "tests" / f) for f in SLOW_TESTS)), cwd=ROOT,
-                                stdout=slow_log, stderr=subprocess.STDOUT,
-                                env=_env(True, GRUAE_PROFILE="ci", GRUAE_DATA=str(UNIT_DATA / "slow")))
-        print(f"package tests that start programs or train: started (output: {SLOW_LOG})", flush=True)
-        rest = [a for f in ("test_site.py", *SLOW_TESTS) for a in ("--ignore", str(ROOT / "tests" / f))]
-        unit = subprocess.run(NICE + _pytest_cmd("tests", *rest), cwd=ROOT,
-                              env=_env(True, GRUAE_PROFILE="ci", GRUAE_DATA=str(UNIT_DATA / "rest"))).returncode
-        print(f"the other package tests: {'passed' if unit == 0 else 'FAILED'} "
-              f"({time.perf_counter() - t:.0f} s since the start)", flush=True)
-        slow_status = slow.wait()
-        _show("package tests that start programs or train", SLOW_LOG, slow_status, t)
-        unit = unit or slow_status
+        unit = subprocess.run(_pytest_cmd("tests", "--ignore", str(ROOT / "tests" / "test_site.py")), cwd=ROOT,
+                              env=_env(True, GRUAE_PROFILE="ci", GRUAE_DATA=str(UNIT_DATA))).returncode
+        print(f"package tests: {'passed' if unit == 0 else 'FAILED'} in {time.perf_counter() - t:.0f} s", flush=True)
         nbval = colab.wait()
         _show("chapters under nbval", LOG, nbval, t)
         web = site.wait()
