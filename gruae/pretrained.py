@@ -102,6 +102,7 @@ def recipes(profile_name: str = "book") -> dict[str, Recipe]:
     from .config import profile
 
     P = profile(profile_name)
+    first = P.pretrain.steps  # the first segment: the first point of every curve
     out = {}
     for data, kinds in (("actions", ("gruae", "single_latent", "per_frame", "conv3d")),
                         ("scenes", ("gruae", "per_frame", "conv3d", "single_latent", "gru_predict")),
@@ -113,7 +114,6 @@ def recipes(profile_name: str = "book") -> dict[str, Recipe]:
                 model = P.convgru_model()
             else:  # on Ped2's motion, the GRU predictor predicts the next frame too
                 model = P.model_for(kind, **({"horizon": 1} if data == "ped2_motion" and kind == "gru_predict" else {}))
-            first = P.pretrain.steps  # the first segment: the first point of the curve
             out[name] = Recipe(name, model, data, P.pretrain, first=first,
                                cap=CAPS.get(data, Recipe.cap), min_steps=16 * first, profile=profile_name)
     return out
