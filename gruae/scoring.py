@@ -23,7 +23,7 @@ from torch import nn
 from .data import VideoFrames
 from .devices import autocast, channels_last_helps, choose_precision
 from .errors import DataError
-from .models import clip_frames_of, model_channels_last
+from .models import clip_frames_of, fold_batch_norm, model_channels_last
 
 __all__ = ["reconstruct", "pixel_errors", "frame_mse", "frame_psnr", "frame_ssim", "motion_energy", "motion_correlation", "per_video",
            "Evaluation", "evaluate"]
@@ -41,8 +41,9 @@ def reconstruct(model: nn.Module, frames: VideoFrames, *, batch: int = 32,
     windows that overlap by ``c`` frames, and each frame's output comes from a window where at
     least ``c`` frames precede it, except the first frames of a video, which have no past.
 
-    The model runs in the channels-last layout where that is faster
-    (:func:`gruae.devices.channels_last_helps`; its weights keep that layout afterwards).
+    The model runs with its batch norms folded into its convolutions
+    (:func:`gruae.models.fold_batch_norm`, a copy: the model itself is not changed) and in the
+    channels-last layout where that is faster (:func:`gruae.devices.channels_last_helps`).
 
     Args:
         model: maps ``(B, T, C, H, W)`` to the same shape in ``[-1, 1]``; put in eval mode here.
@@ -61,6 +62,7 @@ def reconstruct(model: nn.Module, frames: VideoFrames, *, batch: int = 32,
     c = int(getattr(model, "context", 0))
     if not 0 <= c < T:
         raise DataError(type(model).__name__, f"the model needs {c} frames of context, more than clips of T={T} hold")
+    model = fold_batch_norm(model)  # the same outputs, faster; the caller's model is untouched
     windows = frames.windows(T, T - c)  # (W, 3): video, offset, first frame
     out = torch.empty(frames.pixels.shape, dtype=torch.float32)  # (F, C, H, W)
     precision = choose_precision(device, amp)

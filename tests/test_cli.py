@@ -11,9 +11,19 @@ from gruae.__main__ import main
 
 
 def run_cli(*args):
-    """Run the CLI in a real subprocess; return (status, stdout, stderr)."""
+    """Run the CLI in a real subprocess; return (status, stdout, stderr). For what only a real
+    process shows (the entry point, the exit status); the other tests call ``main`` in-process,
+    which saves a Python start and a torch import per call."""
     r = subprocess.run([sys.executable, "-m", "gruae", *map(str, args)], capture_output=True, text=True, timeout=300)
     return r.returncode, r.stdout, r.stderr
+
+
+def call(capsys, *args):
+    """``main`` in this process; return (status, stdout, stderr) as :func:`run_cli` does."""
+    capsys.readouterr()
+    status = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return status, out, err
 
 
 def test_info_on_video_file(video_file, capsys):
@@ -62,20 +72,20 @@ def test_bad_paths_give_one_line_and_status_2(tmp_path, make, problem):
     assert len(lines) == 1 and problem in lines[0] and "Traceback" not in err, err
 
 
-def test_train_then_load(tmp_path):
+def test_train_then_load(tmp_path, capsys):
     args = ["train", "--profile", "ci", "--steps", "4", "--quiet", "--out", str(tmp_path), "--name", "t"]
-    status, out, err = run_cli(*args)
+    status, out, err = run_cli(*args)  # the one real training process of these tests
     assert status == 0, err
     assert "trained 4 steps" in out and "checkpoint:" in out
     ckpts = list(tmp_path.glob("checkpoints/gruae-t-*/checkpoint.pt"))
     assert len(ckpts) == 1
-    status, out, err = run_cli(*args)
+    status, out, err = call(capsys, *args)
     assert status == 0 and "loaded finished run" in out
 
 
-def test_train_on_short_videos_names_them(tmp_path):
+def test_train_on_short_videos_names_them(tmp_path, capsys):
     np.save(tmp_path / "short.npy", np.zeros((2, 5, 32, 32), np.uint8))  # 2 videos of 5 frames < T=8
-    status, out, err = run_cli("train", "--profile", "ci", "--data", tmp_path / "short.npy", "--quiet", "--out", tmp_path)
+    status, out, err = call(capsys, "train", "--profile", "ci", "--data", tmp_path / "short.npy", "--quiet", "--out", tmp_path)
     assert status == 2 and "fewer than the clip length" in err and "Traceback" not in err, err
 
 
@@ -111,22 +121,22 @@ def test_help():
     assert status == 0 and "--profile" in out and "--steps" in out
 
 
-def test_score_writes_csv_and_rejects_bad_inputs(tmp_path, video_file):
-    status, out, err = run_cli("train", "--profile", "ci", "--steps", "2", "--quiet", "--out", tmp_path, "--name", "s")
+def test_score_writes_csv_and_rejects_bad_inputs(tmp_path, video_file, capsys):
+    status, out, err = call(capsys, "train", "--profile", "ci", "--steps", "2", "--quiet", "--out", tmp_path, "--name", "s")
     assert status == 0, err
     ckpt = next(tmp_path.glob("checkpoints/*/checkpoint.pt"))
     video = video_file("walk.mp4", frames=np.stack([np.full((48, 64, 3), i * 20, np.uint8) for i in range(12)]))
     csv = tmp_path / "walk.csv"
-    status, out, err = run_cli("score", ckpt, video, "--out", csv)
+    status, out, err = call(capsys, "score", ckpt, video, "--out", csv)
     assert status == 0, err
     assert "12 frames scored" in out and csv.read_text().startswith("frame,mse,psnr,regularity")
     # a file that is not a checkpoint, and a video that is too short: one line each, nothing written
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"nope")
-    status, _, err = run_cli("score", bad, video, "--out", tmp_path / "x.csv")
+    status, _, err = call(capsys, "score", bad, video, "--out", tmp_path / "x.csv")
     assert status == 2 and "bad.pt" in err and len(err.strip().splitlines()) == 1
     short = video_file("short.mp4", frames=np.zeros((3, 48, 64, 3), np.uint8))
-    status, _, err = run_cli("score", ckpt, short, "--out", tmp_path / "y.csv")
+    status, _, err = call(capsys, "score", ckpt, short, "--out", tmp_path / "y.csv")
     assert status == 2 and "short.mp4" in err and "fewer than the clip length" in err
     assert not (tmp_path / "x.csv").exists() and not (tmp_path / "y.csv").exists()
 

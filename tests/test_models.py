@@ -23,6 +23,7 @@ from gruae.models import (
     clip_channels_last,
     count_parameters,
     expected_parameters,
+    fold_batch_norm,
     model_channels_last,
 )
 
@@ -255,6 +256,24 @@ def test_channels_last(kind):
         assert xc.reshape(-1, 3, 16, 16).is_contiguous(memory_format=torch.channels_last)
         y = model(xc)
     torch.testing.assert_close(y, ref, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", MODEL_KINDS)
+def test_fold_batch_norm_keeps_outputs_and_the_model(kind):
+    model = build_model(tiny(kind))
+    x = clip(tiny(kind))
+    for _ in range(3):  # train-mode passes move the running statistics away from 0 and 1
+        model(x * 0.5 + 0.2)
+    model.eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    folded = fold_batch_norm(model)
+    norms = (torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)
+    assert any(isinstance(m, norms) for m in model.modules())
+    assert not any(isinstance(m, norms) for m in folded.modules()), "every norm follows a conv"
+    assert not folded.training
+    with torch.no_grad():
+        torch.testing.assert_close(folded(x), model(x), rtol=1e-4, atol=1e-5)
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items()), "the model itself changed"
 
 
 def test_import_changes_no_global_state():

@@ -145,6 +145,8 @@ def test_reconstruct_is_the_same_in_either_memory_layout(kind, monkeypatch):
     plain = reconstruct(model, f)
     assert conv.is_contiguous()
     monkeypatch.setattr(scoring, "channels_last_helps", lambda device, precision: True)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
     fast = reconstruct(model, f)
-    assert not conv.is_contiguous()  # now channels-last, in place
+    assert conv.is_contiguous()  # the layout (and the folded norms) are a copy's: the model is untouched
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
     torch.testing.assert_close(fast, plain, rtol=0, atol=1e-5)
