@@ -513,7 +513,7 @@ def score_benchmark(profile, kinds: Sequence[str], train: VideoFrames, test: Vid
 
 
 @torch.no_grad()
-def score_video(model: nn.Module, video, *, name: str = "video", batch: int = 32) -> dict[str, np.ndarray]:
+def score_video(model: nn.Module, video, *, name: str = "video", batch: int | None = None) -> dict[str, np.ndarray]:
     """Per-frame anomaly scores of one video with a trained model.
 
     Args:
@@ -521,7 +521,7 @@ def score_video(model: nn.Module, video, *, name: str = "video", batch: int = 32
         video: uint8 ``(T_v, H, W)`` (or with channels) at the model's frame size, e.g. from
             ``gruae.readers.read_video(path, gray=True, size=model.cfg.size)``.
         name: the video's name, for error messages.
-        batch: windows per forward pass.
+        batch: windows per forward pass (default: :data:`gruae.scoring.INFERENCE_BATCH`).
 
     Returns:
         ``{"mse": (T_v,), "psnr": (T_v,), "regularity": (T_v,)}`` float arrays.

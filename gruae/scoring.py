@@ -25,12 +25,20 @@ from .devices import autocast, channels_last_helps, choose_precision
 from .errors import DataError
 from .models import clip_frames_of, fold_batch_norm, model_channels_last
 
-__all__ = ["reconstruct", "pixel_errors", "frame_mse", "frame_psnr", "frame_ssim", "motion_energy", "motion_correlation", "per_video",
+__all__ = ["INFERENCE_BATCH", "reconstruct", "pixel_errors", "frame_mse", "frame_psnr", "frame_ssim", "motion_energy", "motion_correlation", "per_video",
            "Evaluation", "evaluate"]
 
 
+INFERENCE_BATCH = {"cpu": 2, "cuda": 32}
+"""Windows of T frames per forward pass when scoring, by device type (others: as CUDA). On a CPU
+small batches are faster: their feature maps stay in cache, where a batch of 32 windows (512
+frames of 64x64, 134 MB per 16-channel map) makes the allocator map and fault in fresh pages at
+every layer. Measured on the book's scene models (2,400 frames, a 2-core AVX-512 Xeon): 2 windows
+against 32, 1.3-1.6x faster on one thread and 1.5x on two."""
+
+
 @torch.no_grad()
-def reconstruct(model: nn.Module, frames: VideoFrames, *, batch: int = 32,
+def reconstruct(model: nn.Module, frames: VideoFrames, *, batch: int | None = None,
                 device: str | torch.device | None = None, amp: str = "off") -> torch.Tensor:
     """Reconstruct every frame of every video with a clip model.
 
@@ -48,7 +56,7 @@ def reconstruct(model: nn.Module, frames: VideoFrames, *, batch: int = 32,
     Args:
         model: maps ``(B, T, C, H, W)`` to the same shape in ``[-1, 1]``; put in eval mode here.
         frames: the videos.
-        batch: windows per forward pass.
+        batch: windows per forward pass (default: :data:`INFERENCE_BATCH` for the device).
         device: where to run (default: the model's device).
         amp: precision, as in training (:func:`gruae.devices.choose_precision`): ``"off"``
             (float32, the default: exact figures), ``"auto"``, ``"bf16"`` or ``"fp16"``.
@@ -63,6 +71,7 @@ def reconstruct(model: nn.Module, frames: VideoFrames, *, batch: int = 32,
     if not 0 <= c < T:
         raise DataError(type(model).__name__, f"the model needs {c} frames of context, more than clips of T={T} hold")
     model = fold_batch_norm(model)  # the same outputs, faster; the caller's model is untouched
+    batch = batch or INFERENCE_BATCH.get(device.type, INFERENCE_BATCH["cuda"])
     windows = frames.windows(T, T - c)  # (W, 3): video, offset, first frame
     out = torch.empty(frames.pixels.shape, dtype=torch.float32)  # (F, C, H, W)
     precision = choose_precision(device, amp)

@@ -150,3 +150,20 @@ def test_reconstruct_is_the_same_in_either_memory_layout(kind, monkeypatch):
     assert conv.is_contiguous()  # the layout (and the folded norms) are a copy's: the model is untouched
     assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
     torch.testing.assert_close(fast, plain, rtol=0, atol=1e-5)
+
+
+def test_the_default_batch_is_the_devices_and_changes_nothing(monkeypatch):
+    import gruae.scoring as scoring
+    from gruae.models import ModelConfig, build_model
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(kind="gru_predict", size=16, channels=1, widths=(4, 8), latent=8, hidden=8,
+                                    clip_frames=4))
+    rng = np.random.default_rng(0)
+    f = VideoFrames.from_videos([rng.integers(0, 256, (n, 16, 16), dtype=np.uint8) for n in (30, 9)])
+    seen = []
+    real = scoring.VideoFrames.window_clips
+    monkeypatch.setattr(scoring.VideoFrames, "window_clips", lambda self, w, T: seen.append(len(w)) or real(self, w, T))
+    default = reconstruct(model, f)
+    assert max(seen) == scoring.INFERENCE_BATCH["cpu"]
+    torch.testing.assert_close(default, reconstruct(model, f, batch=32), rtol=0, atol=1e-5)
