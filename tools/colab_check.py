@@ -35,9 +35,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / "_build" / "colab-venv"
 
-COLAB_SHIPS = ("jupyter", "nbclient", "ipykernel<7", "matplotlib", "ipywidgets", "scikit-learn", "imageio",
-               "pytest")
-"""What a Colab runtime already holds that the notebooks may use without installing it."""
+COLAB_SHIPS = ("nbclient", "ipykernel<7", "matplotlib", "ipywidgets", "scikit-learn", "imageio", "pytest")
+"""What a Colab runtime already holds that the notebooks may use without installing it: the kernel
+and the libraries. (Colab also runs a notebook server, which no chapter imports: leaving out the
+``jupyter`` metapackage, 55 packages, saves about 20 s of pip in every clean clone.)"""
 
 RUNNER = ("nbval>=0.11",)
 """The test runner, which no notebook imports."""
