@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
+import runpy
 import sys
 from pathlib import Path
 
@@ -13,17 +12,19 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks" / "anomaly.py"
 
 
-def run(*args, tmp_path):
-    env = {**os.environ, "GRUAE_DATA": str(tmp_path / "data")}
-    r = subprocess.run([sys.executable, str(BENCH), "--profile", "ci", *args], capture_output=True, text=True,
-                       env=env, timeout=300)
-    assert r.returncode == 0, r.stderr[-2000:]
-    last = r.stdout.strip().splitlines()[-1]
-    return dict(kv.split("=") for kv in last.split()), r.stdout
+def run(*args, tmp_path, monkeypatch, capsys):
+    """The script in this process (as ``python benchmarks/anomaly.py``); return its key=value line and output."""
+    monkeypatch.setenv("GRUAE_DATA", str(tmp_path / "data"))
+    monkeypatch.setattr(sys, "argv", [str(BENCH), "--profile", "ci", "--steps", "4", *args])
+    capsys.readouterr()
+    runpy.run_path(str(BENCH), run_name="__main__")
+    out = capsys.readouterr().out
+    last = out.strip().splitlines()[-1]
+    return dict(kv.split("=") for kv in last.split()), out
 
 
-def test_synthetic_scenes(tmp_path):
-    kv, out = run("--models", "gruae", tmp_path=tmp_path)
+def test_synthetic_scenes(tmp_path, monkeypatch, capsys):
+    kv, out = run("--models", "gruae", tmp_path=tmp_path, monkeypatch=monkeypatch, capsys=capsys)
     assert kv["data"] == "scenes"
     for k in ("gruae_micro_auc", "baseline_micro_auc", "frame_diff_micro_auc", "gruae_rel_micro_auc"):
         assert 0.0 <= float(kv[k]) <= 1.0
@@ -31,7 +32,7 @@ def test_synthetic_scenes(tmp_path):
     assert not (tmp_path / "data").exists(), "runs train in a temporary folder unless --reuse"
 
 
-def test_ucsd_style_root(tmp_path):
+def test_ucsd_style_root(tmp_path, monkeypatch, capsys):
     from PIL import Image
     from scipy.io import savemat
 
@@ -46,7 +47,8 @@ def test_ucsd_style_root(tmp_path):
     gt = np.empty((1, 2), dtype=object)
     gt[0, 0], gt[0, 1] = np.array([[5], [12]]), np.array([[1], [8]])
     savemat(root / "ped2.mat", {"gt": gt})
-    kv, out = run("--ucsd", str(root), "--models", "per_frame,gru_predict", "--horizon", "2", tmp_path=tmp_path)
+    kv, out = run("--ucsd", str(root), "--models", "per_frame,gru_predict", "--horizon", "2", tmp_path=tmp_path,
+                  monkeypatch=monkeypatch, capsys=capsys)
     assert kv["data"] == "ped2" and 0.0 <= float(kv["per_frame_micro_auc"]) <= 1.0
     assert 0.0 <= float(kv["gru_predict_micro_auc"]) <= 1.0 and "horizon=2" in out
     assert "2 test videos (40 frames" in out

@@ -58,6 +58,10 @@ def site(tmp_path_factory):
     # `make test` sets GRUAE_DATA to a folder of small real-format datasets, so chapters 8-9's real-data cells run
     env = {**os.environ, "GRUAE_PROFILE": "ci", "GRUAE_DATA": os.environ.get("GRUAE_DATA") or str(out / "data"),
            "GRUAE_PROGRESS": "off", "GRUAE_SLIDERS": "off"}  # as `make book`: no widgets (Makefile)
+    # the chapters first, two at a time, as `make book` does (tools/execute_book.py): under `make
+    # test` this part shares the cores with the others until they end, then it has both
+    subprocess.run([sys.executable, str(ROOT / "tools" / "execute_book.py"), "--config", str(out / "_config.yml"),
+                    "--jobs", "2"], env=env, timeout=1200)
     jb = Path(sys.executable).with_name("jupyter-book")
     r = subprocess.run([str(jb), "build", str(ROOT), "--path-output", str(out), "--config", str(out / "_config.yml")],
                        capture_output=True, text=True, env=env, timeout=1200)
