@@ -59,9 +59,10 @@ def site(tmp_path_factory):
     env = {**os.environ, "GRUAE_PROFILE": "ci", "GRUAE_DATA": os.environ.get("GRUAE_DATA") or str(out / "data"),
            "GRUAE_PROGRESS": "off", "GRUAE_SLIDERS": "off"}  # as `make book`: no widgets (Makefile)
     # the chapters first, through tools/execute_book.py (which kills each kernel once its cells
-    # ran, where jupyter-book's graceful shutdown spends 2.4 s per chapter), ONE at a time: under
-    # the ci profile the chapters train the same small models into one data folder, and two
-    # chapters training one model at once failed there (jupyter-book then ran them again)
+    # ran, where jupyter-book's graceful shutdown spends 2.4 s per chapter), ONE at a time: two at
+    # a time, six chapters once failed in a fresh clone and jupyter-book ran them again (likely
+    # cause: under the ci profile the chapters train the same small models into one data folder,
+    # and `fit` has no lock between processes)
     subprocess.run([sys.executable, str(ROOT / "tools" / "execute_book.py"), "--config", str(out / "_config.yml"),
                     "--jobs", "1"], env=env, timeout=1200)
     jb = Path(sys.executable).with_name("jupyter-book")
