@@ -618,8 +618,36 @@ def fit(
             return TrainResult(shipped.load(entry["name"], entry=entry), list(h["steps"]), list(h["losses"]),
                                shipped.snapshots(entry["name"], entry), None, 0.0, float(entry["seconds"]),
                                int(entry["steps"]), "cpu", entry.get("precision") or "fp32", entry["name"])
-    return train(model_cfg, frames, cfg, run_dir=run_dir_for(name, model_cfg, cfg, data_id, root),
-                 resume=True, progress=progress)
+    run = run_dir_for(name, model_cfg, cfg, data_id, root)
+    with _run_lock(run):  # another process training this run: wait, then load what it finished
+        return train(model_cfg, frames, cfg, run_dir=run, resume=True, progress=progress)
+
+
+@contextlib.contextmanager
+def _run_lock(run: Path):
+    """Hold ``run/.lock`` exclusively (POSIX ``flock``) while a run trains or loads.
+
+    Two notebooks (or a notebook and the command line) asking for the same model on the same
+    data share one run folder; without the lock both would train it and overwrite each other's
+    checkpoints. The second waits, says so, then finds the finished run. Where ``fcntl`` does not
+    exist (Windows) there is no lock. The operating system releases it if the process dies.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    run.mkdir(parents=True, exist_ok=True)
+    with open(run / ".lock", "a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"{run.name}: another process is training this run; waiting for it", flush=True)
+            fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _data_id(frames: VideoFrames) -> str:

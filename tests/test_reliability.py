@@ -48,3 +48,15 @@ def test_sigkill_mid_run_resumes_exactly(tmp_path, capsys):
     for k, v in whole["model"].items():
         assert torch.equal(v, resumed["model"][k]), f"{k} differs after the resume"
     assert whole["history_losses"] == resumed["history_losses"]
+
+
+def test_two_processes_fitting_one_run_train_it_once(tmp_path):
+    # two `train` commands for the same model and data at once (two notebooks, say): the second
+    # waits for the first (a lock in the run folder) and loads the run it finished
+    procs = [subprocess.Popen(train_cmd(tmp_path, "same", steps=20), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err for _, err in outs]
+    trained = sorted("trained 20 steps" in out for out, _ in outs)
+    assert trained == [False, True], [out for out, _ in outs]  # one trained, the other loaded
+    assert load_checkpoint(next(tmp_path.glob("checkpoints/gruae-same-*/checkpoint.pt")))["step"] == 20
