@@ -1,6 +1,7 @@
 """Shared pytest fixtures.
 
 - ``data``: an empty data folder, set as ``$GRUAE_DATA``.
+- ``run_script``: runs a script of the repository in this process, as ``python PATH ARGS``.
 - ``real_video_dir``: the folder of real third-party videos fetched by
   ``python tests/fetch_fixtures.py`` (skips the test when absent, fails under ``CI``).
 - ``http_server``: a threaded HTTP server on 127.0.0.1 serving in-memory files, with
@@ -13,6 +14,8 @@
 from __future__ import annotations
 
 import os
+import runpy
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -50,6 +53,21 @@ def data(tmp_path, monkeypatch):
     folder.mkdir()
     monkeypatch.setenv("GRUAE_DATA", str(folder))
     return folder
+
+
+@pytest.fixture
+def run_script(monkeypatch, capsys):
+    """``run(path, *args)``: the script in this process, as ``python path args``; returns its stdout.
+
+    No second start-up of Python, torch and ``torch.optim`` (about 6 s a process).
+    """
+    def run(path, *args) -> str:
+        monkeypatch.setattr(sys, "argv", [str(path), *map(str, args)])
+        capsys.readouterr()
+        runpy.run_path(str(path), run_name="__main__")
+        return capsys.readouterr().out
+
+    return run
 
 
 @pytest.fixture(scope="session")

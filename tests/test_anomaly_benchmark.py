@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import runpy
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,19 +10,15 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks" / "anomaly.py"
 
 
-def run(*args, tmp_path, monkeypatch, capsys):
-    """The script in this process (as ``python benchmarks/anomaly.py``); return its key=value line and output."""
+def run(run_script, monkeypatch, tmp_path, *args):
+    """The script on the ci profile (4 steps), data in ``tmp_path/data``; its key=value line and output."""
     monkeypatch.setenv("GRUAE_DATA", str(tmp_path / "data"))
-    monkeypatch.setattr(sys, "argv", [str(BENCH), "--profile", "ci", "--steps", "4", *args])
-    capsys.readouterr()
-    runpy.run_path(str(BENCH), run_name="__main__")
-    out = capsys.readouterr().out
-    last = out.strip().splitlines()[-1]
-    return dict(kv.split("=") for kv in last.split()), out
+    out = run_script(BENCH, "--profile", "ci", "--steps", "4", *args)
+    return dict(kv.split("=") for kv in out.strip().splitlines()[-1].split()), out
 
 
-def test_synthetic_scenes(tmp_path, monkeypatch, capsys):
-    kv, out = run("--models", "gruae", tmp_path=tmp_path, monkeypatch=monkeypatch, capsys=capsys)
+def test_synthetic_scenes(run_script, monkeypatch, tmp_path):
+    kv, out = run(run_script, monkeypatch, tmp_path, "--models", "gruae")
     assert kv["data"] == "scenes"
     for k in ("gruae_micro_auc", "baseline_micro_auc", "frame_diff_micro_auc", "gruae_rel_micro_auc"):
         assert 0.0 <= float(kv[k]) <= 1.0
@@ -32,7 +26,7 @@ def test_synthetic_scenes(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "data").exists(), "runs train in a temporary folder unless --reuse"
 
 
-def test_ucsd_style_root(tmp_path, monkeypatch, capsys):
+def test_ucsd_style_root(run_script, monkeypatch, tmp_path):
     from PIL import Image
     from scipy.io import savemat
 
@@ -47,8 +41,8 @@ def test_ucsd_style_root(tmp_path, monkeypatch, capsys):
     gt = np.empty((1, 2), dtype=object)
     gt[0, 0], gt[0, 1] = np.array([[5], [12]]), np.array([[1], [8]])
     savemat(root / "ped2.mat", {"gt": gt})
-    kv, out = run("--ucsd", str(root), "--models", "per_frame,gru_predict", "--horizon", "2", tmp_path=tmp_path,
-                  monkeypatch=monkeypatch, capsys=capsys)
+    kv, out = run(run_script, monkeypatch, tmp_path, "--ucsd", root, "--models", "per_frame,gru_predict",
+                  "--horizon", "2")
     assert kv["data"] == "ped2" and 0.0 <= float(kv["per_frame_micro_auc"]) <= 1.0
     assert 0.0 <= float(kv["gru_predict_micro_auc"]) <= 1.0 and "horizon=2" in out
     assert "2 test videos (40 frames" in out

@@ -1,20 +1,14 @@
 """benchmarks/reconstruction.py runs end to end and ends with its key=value line."""
 
-import runpy
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_reconstruction_benchmark_prints_every_key(tmp_path, monkeypatch, capsys):
-    # the script in this process, as `python benchmarks/reconstruction.py --profile ci --steps 2`
-    script = ROOT / "benchmarks" / "reconstruction.py"
+def test_reconstruction_benchmark_prints_every_key(tmp_path, monkeypatch, run_script):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "argv", [str(script), "--profile", "ci", "--steps", "2"])
-    capsys.readouterr()
-    runpy.run_path(str(script), run_name="__main__")
-    kv = dict(item.split("=") for item in capsys.readouterr().out.strip().splitlines()[-1].split())
+    out = run_script(ROOT / "benchmarks" / "reconstruction.py", "--profile", "ci", "--steps", "2")
+    kv = dict(item.split("=") for item in out.strip().splitlines()[-1].split())
     for key in ("gruae_psnr_db", "single_latent_psnr_db", "per_frame_psnr_db", "conv3d_psnr_db",
                 "gruae_minus_single_latent_db", "gruae_motion_corr", "single_latent_motion_corr"):
         assert key in kv, key

@@ -95,9 +95,9 @@ def build_env(fresh: bool) -> Path:
     subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
     _share_torch(_site_packages(python))
     excludes.write_text("torch\n")
-    # --no-compile: no bytecode for the hundreds of modules never imported here; what the
-    # chapters import is compiled when first imported, as usual
-    subprocess.run([*uv, "--no-compile", str(ROOT), *COLAB_SHIPS, *RUNNER], check=True)
+    # uv writes no bytecode (pip did, for hundreds of modules never imported here): what the
+    # chapters import is compiled when first imported (see main)
+    subprocess.run([*uv, str(ROOT), *COLAB_SHIPS, *RUNNER], check=True)
     stamp.write_text(pyproject)
     return python
 
