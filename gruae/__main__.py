@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .errors import GruaeError
+from .errors import DataError, GruaeError
 
 SYNTHETIC = ("synthetic:actions", "synthetic:scenes")
 
@@ -111,7 +111,6 @@ def _cmd_score(args: argparse.Namespace) -> None:
     from pathlib import Path
 
     from .anomaly import score_video, write_scores_csv
-    from .errors import DataError
     from .readers import read_video
     from .training import load_model
 
@@ -140,6 +139,12 @@ def _cmd_pretrain(args: argparse.Namespace) -> None:
                 f"{e['seconds'] / 60:.0f} min on {e['machine']}; "
                 + ", ".join(f"{k} {v}" for k, v in e["metrics"].items() if k.startswith("test_")))
             print(f"{name:<23} cap {r.cap:>6,}  {state}")
+        records = shipped.early()
+        for name, r in pretrained.early_recipes().items():
+            e = records.get(name)
+            state = "not recorded" if e is None else (
+                f"figures recorded after {e['steps']:,} steps, {e['seconds'] / 60:.0f} min on {e['machine']}")
+            print(f"{name:<23} early  {state}")
         return
     if args.check:
         problems = pretrained.check(args.names or None)
@@ -149,10 +154,22 @@ def _cmd_pretrain(args: argparse.Namespace) -> None:
             raise GruaeError(f"{len(problems)} figure(s) differ from gruae/weights/manifest.json")
         print(f"every shipped model measures as its manifest says ({len(args.names or shipped.manifest())} checked)")
         return
-    for name, r in pretrained.pretrain(args.names or None, root=args.out, cap=args.cap, hours=args.hours,
-                                       progress=not args.quiet).items():
+    early = pretrained.early_recipes()
+    names = args.names or None
+    known = [*pretrained.recipes(), *early]
+    if set(names or []) - set(known):
+        unknown = ", ".join(sorted(set(names) - set(known)))
+        raise DataError(None, f"unknown pretrained model(s) {unknown}; known: {', '.join(known)}")
+    done = pretrained.pretrain(None if names is None else [n for n in names if n not in early], root=args.out,
+                               cap=args.cap, hours=args.hours, progress=not args.quiet)
+    for name, r in done.items():
         why = "converged" if r["converged"] else "out of time (run again to go on)" if r.get("out_of_time") else "at the cap"
         print(f"{name}: {r['steps']:,} steps, {why}; shipped to gruae/weights")
+    if any(r.get("out_of_time") for r in done.values()):
+        return
+    for name, r in pretrained.record_early(None if names is None else [n for n in names if n in early],
+                                           root=args.out, progress=not args.quiet).items():
+        print(f"{name}: validation figures after {r['steps']:,} steps recorded in gruae/weights/early.json")
 
 
 MODEL_CHOICES = ("gruae", "per_frame", "single_latent", "conv3d", "gru_predict", "convgru_predict")

@@ -26,7 +26,11 @@ training cell is a short live demonstration. Everything here is generated, nothi
   loss history and the file's SHA-256 (:mod:`gruae.shipped` reads them back: what
   :func:`gruae.training.fit` loads);
 - :func:`check` (``python -m gruae pretrain --check``) reloads every shipped model, measures it
-  again and fails when a figure differs from the manifest beyond float noise.
+  again and fails when a figure differs from the manifest beyond float noise;
+- :func:`record_early` (part of ``python -m gruae pretrain``) trains the models that chapters
+  compare only early in training but that are too big to ship (:func:`early_recipes`: chapter
+  2's single latent of T·d numbers) for the recipe's first segment, and records their
+  validation figures in ``gruae/weights/early.json``, so that the build does not train them.
 
 The ``ci`` profile never uses shipped weights: its models are other configurations, so
 :func:`gruae.shipped.find` never matches them.
@@ -56,7 +60,8 @@ from .models import ModelConfig
 from .shipped import load, manifest, same, snapshots
 from .training import TrainConfig, _retrain_asked
 
-__all__ = ["MAX_BYTES", "MAX_TOTAL_BYTES", "Recipe", "recipes", "CAPS", "available", "pretrain", "export", "check"]
+__all__ = ["MAX_BYTES", "MAX_TOTAL_BYTES", "Recipe", "recipes", "CAPS", "available", "pretrain", "export", "check",
+           "early_recipes", "record_early"]
 
 MAX_BYTES = 2_000_000
 """Largest weight file shipped (float16 state dict)."""
@@ -117,6 +122,76 @@ def recipes(profile_name: str = "book") -> dict[str, Recipe]:
             out[name] = Recipe(name, model, data, P.pretrain, first=first,
                                cap=CAPS.get(data, Recipe.cap), min_steps=16 * first, profile=profile_name)
     return out
+
+
+def early_recipes(profile_name: str = "book") -> dict[str, Recipe]:
+    """Models compared only after the first segment, too big to ship: name -> :class:`Recipe`.
+
+    Chapter 2's single latent of T·d numbers (as many as the GRU-AE keeps per clip): its two
+    linear layers hold 2 (T·d)² weights, more than :data:`MAX_BYTES` in float16. Each is trained
+    for ``first`` steps of the pretraining's recipe, as the shipped models' first curve point.
+    """
+    from .config import profile
+
+    P = profile(profile_name)
+    model = P.model_for("single_latent", clip_latent=P.clip_frames * P.model.latent)
+    name = "actions-single_latent_Td"
+    return {name: Recipe(name, model, "actions", P.pretrain, first=P.pretrain.steps, cap=P.pretrain.steps,
+                         cooldown=0.0, profile=profile_name)}
+
+
+def record_early(names: list[str] | None = None, *, root: str | os.PathLike | None = None,
+                 progress: bool = True, profile_name: str = "book") -> dict[str, dict]:
+    """Train the early recipes (:func:`early_recipes`) and record their validation figures.
+
+    Each trains for its first segment with :func:`gruae.training.train_early`, the very code
+    path of a live :func:`gruae.training.fit_early` (or loads that run), and is measured on the
+    validation videos. The record, in ``gruae/weights/early.json`` (:func:`gruae.shipped.early`),
+    holds the figures, the configurations, the data's identity and fingerprint, the training
+    time, machine, precision, torch version and git commit. A record of today's recipe is kept
+    (``GRUAE_RETRAIN=1`` trains it again).
+
+    Returns:
+        name -> record.
+    """
+    from .devices import describe_device
+    from .training import load_checkpoint, train_early
+
+    table = early_recipes(profile_name)
+    unknown = sorted(set(names or []) - set(table))
+    if unknown:
+        raise DataError(None, f"unknown early record(s) {', '.join(unknown)}; known: {', '.join(table)}")
+    records, out = shipped.early(), {}
+    for name in table if names is None else names:
+        r = table[name]
+        have = records.get(name)
+        if have and not _retrain_asked() and _matches(have, r) and have["steps"] == r.first:
+            if progress:
+                print(f"{name}: its figures after {r.first:,} steps are recorded; nothing to do", flush=True)
+            out[name] = have
+            continue
+        frames = _frames(r.data, "train", r.profile)
+        cfg = dataclasses.replace(r.train, steps=r.first)
+        figures, res = train_early(r.model, frames, _frames(r.data, "val", r.profile), cfg,
+                                   root=root, progress=progress)
+        ckpt = load_checkpoint(res.run_dir)  # where, and in which precision, it trained
+        out[name] = records[name] = {
+            "name": name, "kind": r.model.kind, "data": frames.source, "data_fingerprint": _fingerprint(frames),
+            "model_config": dataclasses.asdict(r.model), "train_config": cfg.identity(), "steps": cfg.steps,
+            "seconds": round(res.total_seconds, 1),
+            "machine": ckpt.get("device") or describe_device("cpu"), "precision": ckpt.get("precision"),
+            "torch": ckpt.get("torch_version"),
+            "git_commit": _git_commit(),
+            "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "figures": {k: round(v, 4) for k, v in figures.items()},
+        }
+        shipped.WEIGHTS.mkdir(exist_ok=True)
+        _write_json(records, shipped.MANIFEST.with_name("early.json"))
+        if progress:
+            print(f"{name}: recorded after {cfg.steps:,} steps ({res.total_seconds:.0f} s): "
+                  f"val PSNR {figures['psnr_db']:.2f} dB", flush=True)
+    records = shipped.early()  # as written (JSON: lists for tuples)
+    return {name: records[name] for name in out}
 
 
 def available(name: str, profile_name: str = "book") -> bool:
@@ -490,7 +565,9 @@ def check(names: list[str] | None = None, *, rtol: float = 1e-3, profile_name: s
     """Reload shipped models, measure them again, and list every figure that moved.
 
     Args:
-        names: models to check (default: every shipped one whose data is here).
+        names: models to check (default: every shipped one whose data is here, and every early
+            record of :func:`record_early`, which has no weights to measure: it is checked to be
+            today's recipe).
         rtol: relative tolerance (float noise between machines; the figures are means over
             thousands of frames).
         profile_name: whose recipes the shipped models are compared with.
@@ -498,9 +575,17 @@ def check(names: list[str] | None = None, *, rtol: float = 1e-3, profile_name: s
     Returns:
         One line per difference (empty when everything matches).
     """
-    table, known = manifest(), recipes(profile_name)
+    table, known, early = manifest(), recipes(profile_name), early_recipes(profile_name)
     problems = []
-    for name in names or [n for n in table if n not in known or available(n, profile_name)]:
+    records = shipped.early()
+    for name in [n for n in names if n in early] if names else records:  # no weights: today's recipe, at least
+        rec, r = records.get(name), early.get(name)
+        if rec is None:
+            problems.append(f"{name}: not recorded")
+        elif r is None or not _matches(rec, r) or rec["steps"] != r.first:
+            problems.append(f"{name}: the early record is not today's recipe (pretrain it again)")
+    everything = [n for n in table if n not in known or available(n, profile_name)]
+    for name in [n for n in names if n not in early] if names else everything:
         entry = table.get(name)
         if entry is None:
             problems.append(f"{name}: not shipped")

@@ -1,11 +1,13 @@
 """The pretrained weights shipped with the package: what is on the shelf, and how to take it.
 
 ``gruae/weights/`` holds float16 state dicts, the snapshot rows of their runs, and the generated
-``manifest.json`` (written by :mod:`gruae.pretrained`, never by hand). This module only reads
-them: :func:`manifest` lists what is shipped, :func:`find` answers :func:`gruae.training.fit`'s
-question (shipped weights for this model configuration trained on this data?), :func:`load`
-rebuilds a model after checking its file's SHA-256, :func:`snapshots` gives the snapshot rows,
-:func:`recorded` the held-out figures its pretraining measured along the way.
+``manifest.json``, and ``early.json``, the validation figures of models too big to ship after
+the first segment of their recipe (both written by :mod:`gruae.pretrained`, never by hand). This
+module only reads them: :func:`manifest` lists what is shipped, :func:`find` answers
+:func:`gruae.training.fit`'s question (shipped weights for this model configuration trained on
+this data?), :func:`load` rebuilds a model after checking its file's SHA-256, :func:`snapshots`
+gives the snapshot rows, :func:`early` the early records, :func:`recorded` the held-out figures
+the pretraining measured along the way.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from torch import nn
 from .errors import CheckpointError
 from .models import ModelConfig, build_model
 
-__all__ = ["WEIGHTS", "MANIFEST", "manifest", "same", "same_recipe", "find", "load", "snapshots", "recorded"]
+__all__ = ["WEIGHTS", "MANIFEST", "manifest", "early", "same", "same_recipe", "find", "load", "snapshots",
+           "recorded"]
 
 WEIGHTS = Path(__file__).resolve().parent / "weights"
 """The folder of the shipped weights (package data)."""
@@ -34,6 +37,12 @@ MANIFEST = WEIGHTS / "manifest.json"
 def manifest() -> dict[str, dict]:
     """The shipped models: name -> manifest entry (empty when none is shipped)."""
     return json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {}
+
+
+def early() -> dict[str, dict]:
+    """The early records (``early.json`` beside the manifest): name -> record (empty when none)."""
+    path = MANIFEST.with_name("early.json")
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def same(a, b) -> bool:
@@ -106,9 +115,10 @@ def recorded(model_cfg: ModelConfig, data: str | None, train_cfg) -> dict | None
     """The validation figures that the pretraining of shipped weights measured after ``train_cfg``.
 
     Every pretraining run evaluates its model on the validation videos at each doubling of its
-    steps (:func:`gruae.pretrained.pretrain`); the manifest keeps that curve. A chapter can then
-    compare a model it trains live for some steps of the same recipe with shipped models at the
-    same point of their training, without keeping their early weights.
+    steps (:func:`gruae.pretrained.pretrain`); the manifest keeps that curve. A model too big to
+    ship has its figures after the first segment recorded instead (:func:`early`, written by
+    :func:`gruae.pretrained.record_early`). A chapter can then compare models at the same point
+    of their training without training them, and without keeping their early weights.
 
     Args:
         model_cfg: the model configuration (every field must match), as in :func:`find`.
@@ -118,11 +128,17 @@ def recorded(model_cfg: ModelConfig, data: str | None, train_cfg) -> dict | None
 
     Returns:
         ``{"psnr_db": ..., "ssim": ..., "motion_corr": ..., "motion_ratio": ...}`` (the keys of
-        :meth:`gruae.scoring.Evaluation.summary`), or None when nothing shipped matches, it was
-        trained otherwise, or its curve has no point at ``train_cfg.steps``.
+        :meth:`gruae.scoring.Evaluation.summary`), or None when nothing shipped or recorded
+        matches, it was trained otherwise, or its curve has no point at ``train_cfg.steps``.
     """
     entry = find(model_cfg, data)
-    if entry is None or not same_recipe(entry["train_config"], train_cfg.identity()):
-        return None
-    point = next((p for p in entry.get("curve", []) if p["step"] == train_cfg.steps), None)
-    return None if point is None else {k[4:]: v for k, v in point.items() if k.startswith("val_")}
+    if entry is not None and same_recipe(entry["train_config"], train_cfg.identity()):
+        point = next((p for p in entry.get("curve", []) if p["step"] == train_cfg.steps), None)
+        if point is not None:
+            return {k[4:]: v for k, v in point.items() if k.startswith("val_")}
+    cfg = dataclasses.asdict(model_cfg)
+    for rec in early().values():
+        if (data is not None and rec["data"] == data and rec["steps"] == train_cfg.steps
+                and same(rec["model_config"], cfg) and same(rec["train_config"], train_cfg.identity())):
+            return dict(rec["figures"])
+    return None

@@ -56,7 +56,7 @@ from .errors import CheckpointError, TrainingError
 from .models import ModelConfig, build_model, clip_channels_last, clip_frames_of, model_channels_last
 
 __all__ = ["TrainConfig", "TrainResult", "train", "fit", "fit_all", "load_checkpoint", "load_model",
-           "resolve_device", "run_dir_for", "snapshot_grid", "learning_rate", "IDENTITY_VERSION", "fit_early",
+           "resolve_device", "run_dir_for", "snapshot_grid", "learning_rate", "IDENTITY_VERSION", "fit_early", "train_early",
            "COMPILE_CHOICES"]
 
 CHECKPOINT = "checkpoint.pt"
@@ -712,11 +712,12 @@ def fit_early(
     """Models compared early in their training: validation figures after ``cfg.steps`` steps.
 
     ``cfg`` is meant to be the first segment of the pretraining recipe (the profile's
-    ``pretrain`` configuration with the live run's steps). For a model with finished shipped
-    weights, the figures its pretraining recorded on the validation videos at that step are used
-    (:func:`gruae.shipped.recorded`); any other model trains here with ``cfg`` (or loads that
-    run) and is measured on ``val``. So a model too big to ship is compared with shipped ones at
-    equal training. ``GRUAE_RETRAIN=1`` trains every one.
+    ``pretrain`` configuration with the live run's steps). Where the pretraining recorded a
+    model's figures on the validation videos at that step, they are used
+    (:func:`gruae.shipped.recorded`): the curve of finished shipped weights, or the record of a
+    model too big to ship (:func:`gruae.pretrained.record_early`). Any other model trains here
+    with ``cfg`` (or loads that run) and is measured on ``val`` (:func:`train_early`). So models
+    are compared at equal training. ``GRUAE_RETRAIN=1`` trains every one.
 
     Args:
         cfgs: label -> model configuration.
@@ -728,8 +729,6 @@ def fit_early(
     Returns:
         label -> (figures, as :meth:`gruae.scoring.Evaluation.summary`; where they come from).
     """
-    from .scoring import evaluate
-
     data_id = _data_id(frames)
     out = {}
     for label, c in cfgs.items():
@@ -737,7 +736,31 @@ def fit_early(
         if seen is not None:
             out[label] = (seen, "recorded by its pretraining")
             continue
-        r = fit(c, frames, cfg, name=f"{c.kind}-early", data_id=data_id, root=root, progress=progress,
-                pretrained=False)
-        out[label] = (evaluate(r.model, val).summary(), f"trained here, {r.total_seconds:.0f} s")
+        figures, r = train_early(c, frames, val, cfg, root=root, progress=progress)
+        out[label] = (figures, f"trained here, {r.total_seconds:.0f} s")
     return out
+
+
+def train_early(
+    model_cfg: ModelConfig,
+    frames: VideoFrames,
+    val: VideoFrames,
+    cfg: TrainConfig,
+    *,
+    root: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> tuple[dict, TrainResult]:
+    """Train a model for ``cfg.steps`` steps (or load that run) and measure it on ``val``.
+
+    What :func:`fit_early` does for a model without recorded figures, and what the pretraining
+    records for a model too big to ship (:func:`gruae.pretrained.record_early`): one code path,
+    one run folder (``<kind>-early``), so the recorded figures are the ones a live run gives.
+
+    Returns:
+        (the figures of :meth:`gruae.scoring.Evaluation.summary`, the :func:`fit` result).
+    """
+    from .scoring import evaluate
+
+    r = fit(model_cfg, frames, cfg, name=f"{model_cfg.kind}-early", data_id=_data_id(frames), root=root,
+            progress=progress, pretrained=False)
+    return evaluate(r.model, val).summary(), r

@@ -153,10 +153,21 @@ def test_pretrain_list_shows_every_recipe_with_its_cap_and_state(capsys):
 
     assert main(["pretrain", "--list"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    table, shelf = pretrained.recipes(), shipped.manifest()
-    assert [line.split()[0] for line in lines] == list(table)
+    table, shelf, early = pretrained.recipes(), shipped.manifest(), pretrained.early_recipes()
+    assert [line.split()[0] for line in lines] == [*table, *early]
     for line, (name, r) in zip(lines, table.items()):
         assert line.split()[1:3] == ["cap", f"{r.cap:,}"], line
         e = shelf.get(name)
         want = "not shipped" if e is None else ("finished" if e["finished"] else "unfinished") + f": {e['steps']:,} steps"
         assert want in line, line
+    for line, name in zip(lines[len(table):], early):  # figures only, too big to ship
+        e = shipped.early().get(name)
+        want = "not recorded" if e is None else f"figures recorded after {e['steps']:,} steps"
+        assert line.split()[1] == "early" and want in line, line
+
+
+def test_pretrain_names_an_unknown_model_and_every_known_one(capsys):
+    assert main(["pretrain", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown pretrained model(s) nope" in err
+    assert "actions-gruae" in err and "actions-single_latent_Td" in err  # shipped and early alike

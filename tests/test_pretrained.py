@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from gruae import config, datasets, pretrained, shipped
-from gruae.errors import CheckpointError
+from gruae.errors import CheckpointError, DataError
 from gruae.training import fit, fit_all, fit_early
 
 
@@ -62,6 +62,40 @@ def test_pretrain_doubles_ships_and_fit_uses_it(shelf, capsys):
     assert early["gru"] == (want, "recorded by its pretraining")
     assert early["big"][1].startswith("trained here") and set(early["big"][0]) == set(want)
 
+def test_early_record_gives_the_figures_of_a_live_run_without_training(shelf, monkeypatch):
+    P = config.profile("ci")
+    ((name, r),) = pretrained.early_recipes("ci").items()
+    assert r.model.kind == "single_latent" and r.model.clip_size == P.clip_frames * P.model.latent
+    rec = pretrained.record_early(root=shelf / "a", progress=False, profile_name="ci")[name]
+    assert shipped.early() == {name: rec} and rec["steps"] == P.pretrain.steps
+    for key in ("model_config", "train_config", "data", "data_fingerprint", "seconds", "machine",
+                "precision", "torch", "figures"):
+        assert rec[key] is not None, key
+    assert "git_commit" in rec  # None here: the test's weights folder is outside the repository
+    frames, val, first = datasets.actions(P, "train"), datasets.actions(P, "val"), P.pretrain
+    monkeypatch.setenv("GRUAE_RETRAIN", "1")  # the live run, in another data folder
+    live, how = fit_early({"big": r.model}, frames, val, first, root=shelf / "b", progress=False)["big"]
+    assert how.startswith("trained here") and live == pytest.approx(rec["figures"], abs=1e-4)
+    monkeypatch.delenv("GRUAE_RETRAIN")
+    got = fit_early({"big": r.model}, frames, val, first, root=shelf / "c", progress=False)["big"]
+    assert got == (rec["figures"], "recorded by its pretraining") and not (shelf / "c").exists()
+    twice = dataclasses.replace(first, steps=2 * first.steps)  # another point, or another recipe
+    assert shipped.recorded(r.model, frames.source, twice) is None
+    assert shipped.recorded(r.model, frames.source, dataclasses.replace(first, lr=1e-4)) is None
+    assert shipped.recorded(r.model, datasets.actions(P, "test").source, first) is None
+    # kept when asked again; --check passes, and catches a record of another recipe
+    assert pretrained.record_early([name], root=shelf / "d", progress=False, profile_name="ci")[name] == rec
+    assert not (shelf / "d").exists() and pretrained.check(profile_name="ci") == []
+    path = shelf / "weights" / "early.json"
+    table = json.loads(path.read_text())
+    table[name]["model_config"]["latent"] += 1
+    path.write_text(json.dumps(table))
+    assert pretrained.check([name], profile_name="ci") == [
+        f"{name}: the early record is not today's recipe (pretrain it again)"]
+    with pytest.raises(DataError, match="unknown early record"):
+        pretrained.record_early(["nope"], profile_name="ci")
+
+
 def test_fit_all_loads_shipped_weights_only_when_every_model_has_them(shelf, capsys):
     pretrained.pretrain(["actions-gruae", "actions-per_frame"], root=shelf / "data", cap=20, progress=False,
                         profile_name="ci")
@@ -99,6 +133,19 @@ def test_the_shipped_folder_stays_small():
     for f in files:
         if f.suffix == ".pt":
             assert f.stat().st_size <= pretrained.MAX_BYTES, f.name
+
+
+def test_every_shipped_file_is_package_data():
+    """What a plain (non-editable) install, as on Colab, copies into site-packages."""
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    pyproject = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    globs = pyproject["tool"]["setuptools"]["package-data"]["gruae"]
+    for f in shipped.WEIGHTS.iterdir():
+        if f.is_file():
+            assert any(fnmatch.fnmatch(f"weights/{f.name}", g) for g in globs), f.name
 
 
 def test_ci_profile_never_matches_shipped_weights():
