@@ -152,7 +152,11 @@ def _cmd_pretrain(args: argparse.Namespace) -> None:
             print(line)
         if problems:
             raise GruaeError(f"{len(problems)} figure(s) differ from gruae/weights/manifest.json")
-        print(f"every shipped model measures as its manifest says ({len(args.names or shipped.manifest())} checked)")
+        early = [n for n in args.names or shipped.early() if n in pretrained.early_recipes()]
+        shelf = [n for n in args.names or shipped.manifest() if n not in early]
+        said = [f"every shipped model measures as its manifest says ({len(shelf)} checked)"] if shelf else []
+        said += [f"{len(early)} early record(s) match today's recipes"] if early else []
+        print("; ".join(said) or "nothing to check")
         return
     early = pretrained.early_recipes()
     names = args.names or None

@@ -89,7 +89,8 @@ PROFILES: dict[str, Profile] = {
         # the shipped models (gruae.pretrained): five convs to a 4x4 map, T = 16 as in the article,
         # every kind under 1 M parameters (2 MB in float16); trained at a constant rate until converged
         model=ModelConfig(size=64, widths=(16, 32, 64, 96, 128), latent=64, hidden=128, clip_frames=16),
-        # the chapters' live run: a demonstration of under a minute on a 2-core CPU
+        # the chapters' live run: a demonstration of 50 s on a 2-core CPU with native bf16
+        # (3.0 it/s), 140 s in float32 on one without (1.1 it/s, benchmarks/throughput.py)
         train=TrainConfig(steps=150, batch=8, lr=3e-3, warmup=15, log_every=10,
                           checkpoint_every=50, snapshot_at=(0, 50, 150)),
         pretrain=TrainConfig(steps=300, batch=8, lr=1e-3, schedule="constant", log_every=50,

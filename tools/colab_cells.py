@@ -64,7 +64,8 @@ def colab_source(config: Path = ROOT / "_config.yml") -> str:
 #   "book"    what the website shows: the converged models shipped with the package
 #             load in seconds; a model without finished shipped weights trains 150
 #             steps in the first chapter that needs it (under a minute on a 2-core
-#             CPU; later chapters load it). Chapter 4 always shows one such live run
+#             CPU with native bf16, about 2.5 without; later chapters load it).
+#             Chapter 4 always shows one such live run
 #   "ci"      tiny: each chapter runs in seconds; its numbers only prove the code runs
 #   "article" the article's model, 10,000 training steps: about 2 minutes on an
 #             H100/H200 (80-100 it/s); an estimated 15-25 minutes on Colab's free T4
