@@ -44,6 +44,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -273,40 +274,61 @@ def _matches(entry: dict, r: Recipe) -> bool:
             and shipped.same_recipe(entry["train_config"], r.train.identity()))
 
 
-def _complete(entry: dict | None, r: Recipe) -> bool:
-    """Whether shipped weights are all that ``r`` makes: finished, and cooled down if it cools down."""
-    return bool(entry and entry.get("finished") and (entry.get("cooldown") or not r.cooldown) and _matches(entry, r))
+def _stable_end(entry: dict) -> int:
+    """Where a shipped run's constant rate ended: its curve's last step (its steps, if no curve)."""
+    return int(entry["curve"][-1]["step"]) if entry.get("curve") else int(entry["steps"])
 
 
-def _seed_from_shipped(r: Recipe, run: Path) -> bool:
+def _complete(entry: dict | None, r: Recipe, cap: int) -> bool:
+    """Whether shipped weights are all that ``r`` makes up to ``cap`` steps: finished, cooled down
+    if it cools down, and converged or trained at the constant rate to ``cap``."""
+    return bool(entry and entry.get("finished") and (entry.get("cooldown") or not r.cooldown) and _matches(entry, r)
+                and (_converged(entry["curve"], r) or _stable_end(entry) >= cap))
+
+
+def _finished_shipped(r: Recipe) -> bool:
+    """Whether finished weights of today's recipe ``r`` are shipped (the book shows them)."""
+    entry = manifest().get(r.name)
+    return bool(entry and entry.get("finished") and _matches(entry, r))
+
+
+def _seed_from_shipped(r: Recipe, run: Path, cap: int) -> bool:
     """Start an empty run folder from the shipped weights of the same recipe, if any.
 
     A new machine (or session) has no run folder, only the package: a recipe stopped before it
-    converged, or not yet cooled down, goes on from its shipped weights and curve, with a fresh
-    optimiser (Adam's moments re-estimate within a few hundred steps; the manifest keeps the
-    history). Returns True when seeded.
+    converged, not yet cooled down, or asked to go on to a higher ``cap`` than it was trained to,
+    goes on from its shipped weights and curve, with a fresh optimiser (Adam's moments
+    re-estimate within a few hundred steps; the manifest keeps the history). Cooled-down weights
+    stand in for the constant-rate weights they were cooled from: the run goes on at the step
+    where its constant rate ended (``seeded.json`` and the manifest say ``rewarmed_from_cooled``).
+    Returns True when seeded.
     """
     from .training import CHECKPOINT, IDENTITY_VERSION, _save_atomic
 
     entry = manifest().get(r.name)
-    if (run / CHECKPOINT).exists() or entry is None or entry.get("cooldown") or not _matches(entry, r):
+    if (run / CHECKPOINT).exists() or entry is None or not _matches(entry, r) or _complete(entry, r, cap):
         return False
+    cooled = bool(entry.get("cooldown"))
+    step = _stable_end(entry) if cooled else int(entry["steps"])
+    history = [(s, x) for s, x in zip(entry["history"]["steps"], entry["history"]["losses"]) if s <= step]
     model = load(r.name, entry=entry)
     opt = torch.optim.Adam(model.parameters(), lr=r.train.lr, weight_decay=r.train.weight_decay)
     _save_atomic({
         "model_config": dataclasses.asdict(r.model), "train_config": r.train.identity(),
-        "model_class": type(model).__name__, "identity_version": IDENTITY_VERSION, "step": int(entry["steps"]),
+        "model_class": type(model).__name__, "identity_version": IDENTITY_VERSION, "step": step,
         "model": model.state_dict(), "optimizer": opt.state_dict(), "scaler": None, "sampler_rng": None,
-        "torch_rng": torch.get_rng_state(), "cuda_rng": None, "history_steps": entry["history"]["steps"],
-        "history_losses": entry["history"]["losses"], "torch_version": str(torch.__version__),
+        "torch_rng": torch.get_rng_state(), "cuda_rng": None, "history_steps": [s for s, _ in history],
+        "history_losses": [x for _, x in history], "torch_version": str(torch.__version__),
         "train_seconds": float(entry["seconds"]), "device": entry["machine"], "precision": entry.get("precision"),
     }, run / CHECKPOINT)
     _write_json(entry["curve"], run / "curve.json")
-    _write_json({"resumed_from_shipped": int(entry["steps"]), "machine": entry["machine"]}, run / "seeded.json")
+    _write_json({"resumed_from_shipped": step, "rewarmed_from_cooled": int(entry["steps"]) if cooled else None,
+                 "machine": entry["machine"]}, run / "seeded.json")
     from PIL import Image
 
-    for step, rows in snapshots(r.name, entry).items():
-        Image.fromarray(rows).save(run / f"snapshot_{step:06d}.png")
+    for at, rows in snapshots(r.name, entry).items():
+        if at <= step:
+            Image.fromarray(rows).save(run / f"snapshot_{at:06d}.png")
     return True
 
 
@@ -323,17 +345,19 @@ def _cool_down(r: Recipe, run: Path, frames, progress: bool, callback) -> dict:
     """
     from .training import CHECKPOINT, _save_atomic, load_checkpoint, train
 
-    done = run / "cooldown.json"
+    done, cool = run / "cooldown.json", run / COOLDOWN
+    base = load_checkpoint(run)  # the stable run's end, saved under the cool-down's identity
+    n = int(base["step"])
     if done.exists():
-        return json.loads(done.read_text())
-    cool = run / COOLDOWN
-    cool.mkdir(exist_ok=True)
-    if (cool / CHECKPOINT).exists():  # resuming: its identity says where the constant rate ended
+        point = json.loads(done.read_text())
+        if point["from"] == n:
+            return point
+        done.unlink()  # the cool-down of an earlier end: the run went on since
+    if (cool / CHECKPOINT).exists():  # resuming: its identity says where its constant rate ended
         ident = load_checkpoint(cool)["train_config"]
-        n = int(ident["steps"]) - int(ident["cooldown"])
-    else:
-        base = load_checkpoint(run)  # the stable run's end, saved under the cool-down's identity
-        n = int(base["step"])
+        if int(ident["steps"]) - int(ident["cooldown"]) != n:
+            shutil.rmtree(cool)
+    cool.mkdir(exist_ok=True)
     k = max(1, round(r.cooldown * n))
     cfg = dataclasses.replace(r.train, steps=n + k, cooldown=k, snapshot_at=(n + k,))
     if not (cool / CHECKPOINT).exists():
@@ -350,8 +374,9 @@ def pretrain(names: list[str] | None = None, *, root: str | os.PathLike | None =
     """Train recipes until converged (or ``cap``) and ship their weights.
 
     Safe to stop at any moment and to run again: each recipe goes on from its run folder, or, on
-    a machine without one, from its shipped weights when they are not finished and cooled down yet
-    (when they are, there is nothing to do). ``GRUAE_RETRAIN=1`` ignores the shipped weights: a
+    a machine without one, from its shipped weights when they are not finished and cooled down yet,
+    or not converged and trained to less than ``cap`` (otherwise there is nothing to do). Finished
+    weights stay shipped until the run that goes on from them has finished in turn. ``GRUAE_RETRAIN=1`` ignores the shipped weights: a
     recipe without a run folder then trains from scratch.
 
     Args:
@@ -391,7 +416,7 @@ def pretrain(names: list[str] | None = None, *, root: str | os.PathLike | None =
         limit = cap or r.cap
         run = _run_dir(r, root)
         entry = None if _retrain_asked() else manifest().get(name)
-        if not (run / "curve.json").exists() and _complete(entry, r):
+        if not (run / "curve.json").exists() and _complete(entry, r, limit):
             if progress:
                 print(f"{name}: finished weights are shipped ({entry['steps']:,} steps); nothing to do", flush=True)
             out[name] = {"curve": entry["curve"], "converged": entry["converged"], "steps": entry["steps"],
@@ -400,7 +425,7 @@ def pretrain(names: list[str] | None = None, *, root: str | os.PathLike | None =
         run.mkdir(parents=True, exist_ok=True)
         if not (run / "started.json").exists():  # the code a run started from (a later export may be other code)
             _write_json({"git_commit": _git_commit()}, run / "started.json")
-        if not _retrain_asked() and _seed_from_shipped(r, run) and progress:
+        if not _retrain_asked() and _seed_from_shipped(r, run, limit) and progress:
             print(f"{name}: going on from the shipped weights ({manifest()[name]['steps']:,} steps)", flush=True)
         curve_file = run / "curve.json"
         curve = json.loads(curve_file.read_text()) if curve_file.exists() else []
@@ -412,8 +437,8 @@ def pretrain(names: list[str] | None = None, *, root: str | os.PathLike | None =
             cfg = dataclasses.replace(r.train, steps=steps, snapshot_at=(0, steps))
             try:
                 res = train(r.model, frames, cfg, run_dir=run, progress=progress, callback=out_of_time)
-            except _OutOfTime:
-                if ship:
+            except _OutOfTime:  # finished weights shipped before stay until the run finishes again
+                if ship and not _finished_shipped(r):
                     export(name, root=root, profile_name=profile_name, cap=limit)
                 out[name] = {"curve": curve, "converged": False, "steps": _steps_done(run), "out_of_time": True}
                 return out
@@ -430,7 +455,7 @@ def pretrain(names: list[str] | None = None, *, root: str | os.PathLike | None =
             try:
                 point = _cool_down(r, run, frames, progress, out_of_time)
             except _OutOfTime:  # the finished weights shipped before (if any) stay until the cool-down ends
-                if ship and not (manifest().get(name) or {}).get("finished"):
+                if ship and not _finished_shipped(r):
                     export(name, root=root, profile_name=profile_name, cap=limit)
                 out[name].update(steps=_steps_done(run / COOLDOWN), out_of_time=True)
                 return out
@@ -451,14 +476,19 @@ def _steps_done(run: Path) -> int:
 
 
 def _converged(curve: list[dict], r: Recipe) -> bool:
-    """True when the last doubling gained less than ``r.min_gain_db`` of validation PSNR, at
-    ``r.min_steps`` or later.
+    """True when the last segment gained less validation PSNR than ``r.min_gain_db`` per doubling
+    of the steps, at ``r.min_steps`` or later.
 
-    A model often stalls early (it has learnt the background, not yet the moving figure) and
-    then improves again: a plateau before ``min_steps`` is not taken for convergence.
+    Segments double the steps, except the last one before a cap (9,600 -> 12,000 is a third of
+    a doubling): its gain is held to that fraction of the threshold (``log2`` of the step ratio),
+    so a short segment's small gain is not taken for convergence. A model often stalls early (it
+    has learnt the background, not yet the moving figure) and then improves again: a plateau
+    before ``min_steps`` is not taken for convergence either.
     """
-    return (len(curve) >= 2 and curve[-1]["step"] >= r.min_steps
-            and curve[-1]["val_psnr_db"] - curve[-2]["val_psnr_db"] < r.min_gain_db)
+    if len(curve) < 2 or curve[-1]["step"] < r.min_steps:
+        return False
+    doublings = np.log2(curve[-1]["step"] / curve[-2]["step"])
+    return curve[-1]["val_psnr_db"] - curve[-2]["val_psnr_db"] < r.min_gain_db * doublings
 
 
 # --------------------------------------------------------------------------- shipping
@@ -516,7 +546,10 @@ def export(name: str, *, root: str | os.PathLike | None = None, profile_name: st
     r = recipes(profile_name)[name]
     run = _run_dir(r, None if root is None else Path(root))
     cooled = json.loads((run / "cooldown.json").read_text()) if (run / "cooldown.json").exists() else None
-    ckpt = load_checkpoint(run / COOLDOWN if cooled else run)
+    ckpt = load_checkpoint(run)
+    if cooled and cooled["from"] != int(ckpt["step"]):
+        cooled = None  # the cool-down of an earlier end: the run went on since
+    ckpt = load_checkpoint(run / COOLDOWN) if cooled else ckpt
     curve = json.loads((run / "curve.json").read_text()) if (run / "curve.json").exists() else []
     stable = curve[-1]["step"] if curve else 0  # where the constant rate ended
     buf = io.BytesIO()
@@ -529,6 +562,7 @@ def export(name: str, *, root: str | os.PathLike | None = None, profile_name: st
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
+    seeded = json.loads((run / "seeded.json").read_text()) if (run / "seeded.json").exists() else {}
     rows, snap_steps = _snapshot_rows(run, r.model.size)
     if rows is not None:
         Image.fromarray(rows).save(shipped.WEIGHTS / f"{name}.snapshots.png", optimize=True)
@@ -549,8 +583,7 @@ def export(name: str, *, root: str | os.PathLike | None = None, profile_name: st
         "converged": _converged(curve, r), "min_gain_db": r.min_gain_db,
         "min_steps": r.min_steps, "cap": cap or r.cap, "cooldown": cooled,
         "finished": (_converged(curve, r) or stable >= (cap or r.cap)) and (cooled is not None or not r.cooldown),
-        "resumed_from_shipped": (json.loads((run / "seeded.json").read_text())["resumed_from_shipped"]
-                                 if (run / "seeded.json").exists() else None),
+        **{key: seeded.get(key) for key in ("resumed_from_shipped", "rewarmed_from_cooled")},
         "curve": curve, "metrics": _measure(model16, r),
         "history": {"steps": steps[::keep], "losses": [round(x, 6) for x in ckpt["history_losses"][::keep]]},
         "snapshots": snap_steps, "file": path.name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),

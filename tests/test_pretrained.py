@@ -177,6 +177,32 @@ def test_time_budget_ships_partial_weights_and_another_machine_goes_on(shelf):
     assert r["actions-gruae"]["steps"] == 22 and not (shelf / "c" / "pretrain").exists()
 
 
+def test_a_higher_cap_goes_on_from_the_run_or_from_the_cooled_shipped_weights(shelf):
+    go = dict(progress=False, profile_name="ci")
+    pretrained.pretrain(["actions-gruae"], root=shelf / "a", cap=20, **go)
+    done = shipped.manifest()["actions-gruae"]
+    assert done["steps"] == 22 and done["finished"] and not done["converged"]
+    # out of time while going on to a higher cap: the finished weights stay shipped
+    r = pretrained.pretrain(["actions-gruae"], root=shelf / "c", cap=40, hours=0, **go)
+    assert r["actions-gruae"]["out_of_time"] and shipped.manifest()["actions-gruae"] == done
+    # a machine without the run: the cooled weights stand in for the constant-rate ones at step 20
+    pretrained.pretrain(["actions-gruae"], root=shelf / "b", cap=40, **go)
+    e = shipped.manifest()["actions-gruae"]
+    assert [p["step"] for p in e["curve"]] == [20, 40] and e["steps"] == 44 and e["cooldown"]["from"] == 40
+    assert e["finished"] and e["resumed_from_shipped"] == 20 and e["rewarmed_from_cooled"] == 22
+    assert e["snapshots"] == [0, 20, 40, 44]  # the old cool-down's snapshot left out
+    assert e["history"]["steps"] == sorted(e["history"]["steps"])
+    # the machine that has the run goes on from its own constant-rate end, and cools down again
+    pretrained.pretrain(["actions-gruae"], root=shelf / "a", cap=40, **go)
+    e = shipped.manifest()["actions-gruae"]
+    assert [p["step"] for p in e["curve"]] == [20, 40] and e["steps"] == 44 and e["cooldown"]["from"] == 40
+    assert e["resumed_from_shipped"] is None and e["rewarmed_from_cooled"] is None and e["snapshots"] == [0, 20, 40, 44]
+    assert pretrained.check(profile_name="ci") == []
+    # and at that cap there is nothing more to do
+    assert pretrained.pretrain(["actions-gruae"], root=shelf / "d", cap=40, **go)["actions-gruae"]["steps"] == 44
+    assert not (shelf / "d" / "pretrain").exists()
+
+
 def test_retrain_ignores_complete_shipped_weights(shelf, monkeypatch):
     pretrained.pretrain(["actions-gruae"], root=shelf / "a", cap=20, progress=False, profile_name="ci")
     monkeypatch.setenv("GRUAE_RETRAIN", "1")
@@ -213,5 +239,10 @@ def test_an_early_plateau_is_not_convergence():
     flat = [{"step": r.first * 2 ** i, "val_psnr_db": 20.0 + 0.05 * i} for i in range(6)]  # gains 0.05 dB
     assert not pretrained._converged(flat[:2], r)  # too early to tell
     assert pretrained._converged(flat[:5], r)  # at 16x the first evaluation: converged
+    # a last segment cut short by a cap (16x -> 20x, a third of a doubling) gains less, not less per doubling
+    end = flat[4]["step"]
+    short = [*flat[:4], {"step": end, "val_psnr_db": 20.0}, {"step": end * 5 // 4, "val_psnr_db": 20.15}]
+    assert not pretrained._converged(short, r)  # 0.15 dB in a third of a doubling: still gaining
+    assert pretrained._converged([*short[:-1], {**short[-1], "val_psnr_db": 20.05}], r)
     rising = [{"step": r.first * 2 ** i, "val_psnr_db": 20.0 + i} for i in range(6)]
     assert not pretrained._converged(rising, r)
