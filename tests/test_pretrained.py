@@ -177,7 +177,7 @@ def test_time_budget_ships_partial_weights_and_another_machine_goes_on(shelf):
     assert r["actions-gruae"]["steps"] == 22 and not (shelf / "c" / "pretrain").exists()
 
 
-def test_a_higher_cap_goes_on_from_the_run_or_from_the_cooled_shipped_weights(shelf):
+def test_a_higher_cap_goes_on_from_the_run_or_from_the_cooled_shipped_weights(shelf, capsys):
     go = dict(progress=False, profile_name="ci")
     pretrained.pretrain(["actions-gruae"], root=shelf / "a", cap=20, **go)
     done = shipped.manifest()["actions-gruae"]
@@ -186,7 +186,10 @@ def test_a_higher_cap_goes_on_from_the_run_or_from_the_cooled_shipped_weights(sh
     r = pretrained.pretrain(["actions-gruae"], root=shelf / "c", cap=40, hours=0, **go)
     assert r["actions-gruae"]["out_of_time"] and shipped.manifest()["actions-gruae"] == done
     # a machine without the run: the cooled weights stand in for the constant-rate ones at step 20
-    pretrained.pretrain(["actions-gruae"], root=shelf / "b", cap=40, **go)
+    capsys.readouterr()
+    pretrained.pretrain(["actions-gruae"], root=shelf / "b", cap=40, **{**go, "progress": True})
+    assert ("going on from the shipped weights (22 steps, cooled down: at step 20, where their constant "
+            "rate ended)") in capsys.readouterr().out
     e = shipped.manifest()["actions-gruae"]
     assert [p["step"] for p in e["curve"]] == [20, 40] and e["steps"] == 44 and e["cooldown"]["from"] == 40
     assert e["finished"] and e["resumed_from_shipped"] == 20 and e["rewarmed_from_cooled"] == 22
@@ -243,6 +246,6 @@ def test_an_early_plateau_is_not_convergence():
     end = flat[4]["step"]
     short = [*flat[:4], {"step": end, "val_psnr_db": 20.0}, {"step": end * 5 // 4, "val_psnr_db": 20.15}]
     assert not pretrained._converged(short, r)  # 0.15 dB in a third of a doubling: still gaining
-    assert pretrained._converged([*short[:-1], {**short[-1], "val_psnr_db": 20.05}], r)
+    assert pretrained._converged([*short[:-1], {**short[-1], "val_psnr_db": 20.05}], r) is True  # JSON's bool
     rising = [{"step": r.first * 2 ** i, "val_psnr_db": 20.0 + i} for i in range(6)]
     assert not pretrained._converged(rising, r)
