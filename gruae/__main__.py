@@ -152,7 +152,8 @@ def _cmd_pretrain(args: argparse.Namespace) -> None:
             print(line)
         if problems:
             raise GruaeError(f"{len(problems)} figure(s) differ from gruae/weights/manifest.json")
-        early = [n for n in args.names or shipped.early() if n in pretrained.early_recipes()]
+        known_early = pretrained.early_recipes()
+        early = [n for n in args.names or shipped.early() if n in known_early]
         shelf = [n for n in args.names or shipped.manifest() if n not in early]
         said = [f"every shipped model measures as its manifest says ({len(shelf)} checked)"] if shelf else []
         said += [f"{len(early)} early record(s) match today's recipes"] if early else []

@@ -165,21 +165,22 @@ def record_early(names: list[str] | None = None, *, root: str | os.PathLike | No
     unknown = sorted(set(names or []) - set(table))
     if unknown:
         raise DataError(None, f"unknown early record(s) {', '.join(unknown)}; known: {', '.join(table)}")
-    records, out = shipped.early(), {}
+    records, done = shipped.early(), []
     for name in table if names is None else names:
         r = table[name]
         have = records.get(name)
         if have and not _retrain_asked() and _matches(have, r) and have["steps"] == r.first:
             if progress:
                 print(f"{name}: its figures after {r.first:,} steps are recorded; nothing to do", flush=True)
-            out[name] = have
+            done.append(name)
             continue
         frames = _frames(r.data, "train", r.profile)
         cfg = dataclasses.replace(r.train, steps=r.first)
         figures, res = train_early(r.model, frames, _frames(r.data, "val", r.profile), cfg,
                                    root=root, progress=progress)
         ckpt = load_checkpoint(res.run_dir)  # where, and in which precision, it trained
-        out[name] = records[name] = {
+        done.append(name)
+        records[name] = {
             "name": name, "kind": r.model.kind, "data": frames.source, "data_fingerprint": _fingerprint(frames),
             "model_config": dataclasses.asdict(r.model), "train_config": cfg.identity(), "steps": cfg.steps,
             "seconds": round(res.total_seconds, 1),
@@ -195,7 +196,7 @@ def record_early(names: list[str] | None = None, *, root: str | os.PathLike | No
             print(f"{name}: recorded after {cfg.steps:,} steps ({res.total_seconds:.0f} s): "
                   f"val PSNR {figures['psnr_db']:.2f} dB", flush=True)
     records = shipped.early()  # as written (JSON: lists for tuples)
-    return {name: records[name] for name in out}
+    return {name: records[name] for name in done}
 
 
 def available(name: str, profile_name: str = "book") -> bool:
@@ -286,7 +287,7 @@ def _complete(entry: dict | None, r: Recipe, cap: int) -> bool:
     """Whether shipped weights are all that ``r`` makes up to ``cap`` steps: finished, cooled down
     if it cools down, and converged or trained at the constant rate to ``cap``."""
     return bool(entry and entry.get("finished") and (entry.get("cooldown") or not r.cooldown) and _matches(entry, r)
-                and (_converged(entry["curve"], r) or _stable_end(entry) >= cap))
+                and (_converged(entry.get("curve", []), r) or _stable_end(entry) >= cap))
 
 
 def _finished_shipped(r: Recipe) -> bool:
