@@ -673,10 +673,11 @@ def fit_all(
     """Models that are compared with each other, trained equally long: :func:`fit` for each.
 
     Shipped weights are used only when **every** model has finished shipped weights for these
-    frames (the pretraining caps are the same for every model of one data set): a model loaded
-    after 12,000 steps beside one trained for 300 here would compare training budgets, not
-    models. Otherwise each model is trained with ``cfg`` (or loads its finished run), and one
-    line names the models that have no shipped weights.
+    frames, each converged or stopped at the same step cap: a model loaded after 12,000 steps
+    beside one trained for 300 here, or beside one stopped at half its cap, would compare training
+    budgets, not models. (Caps differ while a higher cap is shipped one model at a time.)
+    Otherwise each model is trained with ``cfg`` (or loads its finished run), and one line says
+    why.
 
     Args:
         cfgs: label -> model configuration (the labels key the result).
@@ -691,11 +692,16 @@ def fit_all(
     """
     data_id = _data_id(frames)
     if pretrained and not _retrain_asked():
-        missing = [label for label, c in cfgs.items() if shipped.find(c, data_id) is None]
+        entries = {label: shipped.find(c, data_id) for label, c in cfgs.items()}
+        missing = [label for label, e in entries.items() if e is None]
+        capped = {label: e.get("cap") for label, e in entries.items() if e and not e.get("converged")}
+        fair = f"so that they compare fairly, all {len(cfgs)} models train here with the same {cfg.steps:,} steps"
         if missing and len(missing) < len(cfgs):
-            print(f"no finished pretrained weights for {', '.join(missing)}: so that they compare fairly, "
-                  f"all {len(cfgs)} models train here with the same {cfg.steps:,} steps")
-        pretrained = not missing
+            print(f"no finished pretrained weights for {', '.join(missing)}: {fair}")
+        elif len(set(capped.values())) > 1:
+            caps = ", ".join(f"{label} {cap:,}" for label, cap in capped.items())
+            print(f"the pretrained weights stopped at different step caps ({caps}): {fair}")
+        pretrained = not missing and len(set(capped.values())) <= 1
     return {label: fit(c, frames, cfg, name=prefix + c.kind, data_id=data_id, root=root, progress=progress,
                        pretrained=pretrained) for label, c in cfgs.items()}
 

@@ -110,6 +110,15 @@ def test_fit_all_loads_shipped_weights_only_when_every_model_has_them(shelf, cap
     assert all(r.pretrained is None and r.seconds > 0 for r in live.values())
     assert "no finished pretrained weights for single: so that they compare fairly, all 3 models train" \
         in capsys.readouterr().out
+    # a higher cap shipped for one model only: not equally long, so both train (or load their runs)
+    table = json.loads(shipped.MANIFEST.read_text())
+    table["actions-gruae"]["cap"] = 40
+    shipped.MANIFEST.write_text(json.dumps(table))
+    assert all(r.pretrained is None for r in fit_all(pair, frames, P.train, root=shelf / "data", progress=False).values())
+    assert "stopped at different step caps (gruae 40, per_frame 20)" in capsys.readouterr().out
+    table["actions-per_frame"]["converged"] = True  # converged earlier: its cap does not matter
+    shipped.MANIFEST.write_text(json.dumps(table))
+    assert all(r.pretrained for r in fit_all(pair, frames, P.train, root=shelf / "data", progress=False).values())
     assert fit_all(pair, frames, P.train, root=shelf / "data", pretrained=False)["gruae"].pretrained is None
 
 
