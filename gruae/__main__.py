@@ -91,7 +91,10 @@ def _load_training_frames(args: argparse.Namespace, p):
 def _cmd_train(args: argparse.Namespace) -> None:
     """Train a model (or load it if this exact run already finished) and print where it is."""
     from .config import profile
+    from .devices import flush_denormals
     from .training import fit
+
+    flush_denormals()  # before any parallel work, so that every thread has it
 
     changes = {k: v for k, v in (("steps", args.steps), ("batch", args.batch), ("lr", args.lr),
                                  ("device", args.device), ("seed", args.seed), ("amp", args.amp),

@@ -56,6 +56,7 @@ import torch
 from torch import nn
 
 from . import shipped
+from .devices import flush_denormals
 from .download import data_dir
 from .errors import CheckpointError, DataError
 from .models import ModelConfig
@@ -381,7 +382,8 @@ def pretrain(names: list[str] | None = None, *, root: str | os.PathLike | None =
     a machine without one, from its shipped weights when they are not finished and cooled down yet,
     or not converged and trained to less than ``cap`` (otherwise there is nothing to do). Finished
     weights stay shipped until the run that goes on from them has finished in turn. ``GRUAE_RETRAIN=1`` ignores the shipped weights: a
-    recipe without a run folder then trains from scratch.
+    recipe without a run folder then trains from scratch. Denormal floats are flushed to zero from
+    here on in this process (:func:`gruae.devices.flush_denormals`: long runs breed them).
 
     Args:
         names: recipe names (default: every recipe whose data is here, see :func:`available`).
@@ -398,6 +400,7 @@ def pretrain(names: list[str] | None = None, *, root: str | os.PathLike | None =
     """
     from .training import train
 
+    flush_denormals()  # before any parallel work, so that every thread has it
     table = recipes(profile_name)
     unknown = sorted(set(names or []) - set(table))
     if unknown:

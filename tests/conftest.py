@@ -46,6 +46,16 @@ MOCOGAN_COPY = linked("mocogan_actions")
 """A copy of the MoCoGAN action strips linked into the repository's data folder, when there is one."""
 
 
+@pytest.fixture(autouse=True)
+def _denormals_kept():
+    """Every test starts with denormals kept, as a fresh process has them: the ``train`` and
+    ``pretrain`` commands flush them for their whole process (gruae.devices.flush_denormals)."""
+    yield
+    import torch
+
+    torch.set_flush_denormal(False)
+
+
 @pytest.fixture
 def data(tmp_path, monkeypatch):
     """An empty data folder, as ``$GRUAE_DATA``."""

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from conftest import moving_square
 
+from gruae import devices
 from gruae.__main__ import main
 
 
@@ -72,15 +73,17 @@ def test_bad_paths_give_one_line_and_status_2(tmp_path, make, problem):
     assert len(lines) == 1 and problem in lines[0] and "Traceback" not in err, err
 
 
-def test_train_then_load(tmp_path, capsys):
+def test_train_then_load(tmp_path, capsys, monkeypatch):
     args = ["train", "--profile", "ci", "--steps", "4", "--quiet", "--out", str(tmp_path), "--name", "t"]
     status, out, err = run_cli(*args)  # the one real training process of these tests
     assert status == 0, err
     assert "trained 4 steps" in out and "checkpoint:" in out
     ckpts = list(tmp_path.glob("checkpoints/gruae-t-*/checkpoint.pt"))
     assert len(ckpts) == 1
+    flushed = []
+    monkeypatch.setattr(devices, "flush_denormals", lambda: flushed.append(True))
     status, out, err = call(capsys, *args)
-    assert status == 0 and "loaded finished run" in out
+    assert status == 0 and "loaded finished run" in out and flushed  # denormals flushed first
 
 
 def test_train_on_short_videos_names_them(tmp_path, capsys):

@@ -19,8 +19,11 @@ def shelf(tmp_path, monkeypatch):
     return tmp_path
 
 
-def test_pretrain_doubles_ships_and_fit_uses_it(shelf, capsys):
+def test_pretrain_doubles_ships_and_fit_uses_it(shelf, capsys, monkeypatch):
+    flushed = []
+    monkeypatch.setattr(pretrained, "flush_denormals", lambda: flushed.append(True))
     r = pretrained.pretrain(["actions-gruae"], root=shelf / "data", cap=40, progress=False, profile_name="ci")
+    assert flushed  # denormals flushed: long runs breed them
     curve = r["actions-gruae"]["curve"]
     assert [p["step"] for p in curve] == [20, 40]  # the live run's length, doubled, then the cap
     entry = shipped.manifest()["actions-gruae"]

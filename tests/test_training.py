@@ -1,6 +1,9 @@
 """Tests for gruae.training: the loop, checkpoints, resume, the NaN guard, loading."""
 
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -250,6 +253,27 @@ def test_precision_choice_follows_the_hardware(monkeypatch):
         devices.choose_precision("cpu", "fp16")
     with pytest.raises(ValueError, match="amp must be one of"):
         devices.choose_precision("cpu", "half")
+
+
+DENORMAL_PROBE = """
+import sys, torch
+torch.set_num_threads(2)
+if sys.argv[1] == "flush":
+    from gruae.devices import flush_denormals
+    flush_denormals()
+n = 1 << 22  # enough elements for both threads of the pool to take a share
+x = torch.full((n,), 0x00100000, dtype=torch.int32).view(torch.float32)  # denormals, ~1.5e-39
+print(int((x * 1.0).count_nonzero()))
+"""
+
+
+def test_flush_denormals_reaches_every_thread_when_made_first():
+    def nonzero(how):
+        out = subprocess.run([sys.executable, "-c", DENORMAL_PROBE, how], capture_output=True, text=True, check=True)
+        return int(out.stdout)
+
+    assert nonzero("keep") == 1 << 22  # by default denormals survive arithmetic (slowly)
+    assert nonzero("flush") == 0  # in every thread: each one's share is zero
 
 
 def test_progress_bar_kind_follows_the_environment(frames, monkeypatch, capsys):
