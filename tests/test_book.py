@@ -51,6 +51,7 @@ def test_chapter_structure(nb):
     assert "colab-setup" in tags[0], "first code cell installs gruae on Colab"
     assert any("gruae.profile()" in "".join(c["source"]) for c in code[:3]), "the profile is named in the first cells"
     assert all(not c["outputs"] for c in code), "notebooks are committed without outputs"
+    assert all(c.get("id") for c in cs), "every cell has an id (nbformat 4.5; a cell added by hand lacks one)"
 
 
 WIDTH = 88
