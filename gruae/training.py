@@ -698,10 +698,11 @@ def fit_all(
         fair = f"so that they compare fairly, all {len(cfgs)} models train here with the same {cfg.steps:,} steps"
         if missing and len(missing) < len(cfgs):
             print(f"no finished pretrained weights for {', '.join(missing)}: {fair}")
-        elif len(set(capped.values())) > 1:
+        unequal = len(set(capped.values())) > 1
+        if not missing and unequal:
             caps = ", ".join(f"{label} {cap:,}" for label, cap in capped.items())
             print(f"the pretrained weights stopped at different step caps ({caps}): {fair}")
-        pretrained = not missing and len(set(capped.values())) <= 1
+        pretrained = not missing and not unequal
     return {label: fit(c, frames, cfg, name=prefix + c.kind, data_id=data_id, root=root, progress=progress,
                        pretrained=pretrained) for label, c in cfgs.items()}
 
