@@ -535,6 +535,18 @@ def _snapshot_rows(run: Path, size: int) -> tuple[np.ndarray | None, list[int]]:
     return np.concatenate(rows), [int(p.stem.split("_")[1]) for p in files]
 
 
+def _thin(steps: list[int], losses: list[float], most: int = 200) -> dict[str, list]:
+    """At most ``most`` + 1 evenly spaced points of a loss history, always ending at its last step.
+
+    The manifest keeps this much of each run's history: enough for a loss curve, small in git.
+    """
+    keep = max(1, -(-len(steps) // most))  # ceil
+    idx = list(range(0, len(steps), keep))
+    if idx and idx[-1] != len(steps) - 1:
+        idx.append(len(steps) - 1)  # the curve (and "steps trained") ends where training ended
+    return {"steps": [int(steps[i]) for i in idx], "losses": [round(float(losses[i]), 6) for i in idx]}
+
+
 def export(name: str, *, root: str | os.PathLike | None = None, profile_name: str = "book",
            cap: int | None = None) -> dict:
     """Ship a recipe's run: float16 weights, snapshot rows and its manifest entry.
@@ -580,8 +592,6 @@ def export(name: str, *, root: str | os.PathLike | None = None, profile_name: st
         Image.fromarray(rows).save(shipped.WEIGHTS / f"{name}.snapshots.png", optimize=True)
     model16 = load(name, entry={"sha256": hashlib.sha256(data).hexdigest(), "model_config": dataclasses.asdict(r.model)})
     frames = _frames(r.data, "train", r.profile)
-    steps = ckpt["history_steps"]
-    keep = max(1, len(steps) // 200)  # at most ~200 points of loss history
     entry = {
         "name": name, "kind": r.model.kind, "data": frames.source, "data_fingerprint": _fingerprint(frames),
         "model_config": dataclasses.asdict(r.model),
@@ -597,7 +607,7 @@ def export(name: str, *, root: str | os.PathLike | None = None, profile_name: st
         "finished": (_converged(curve, r) or stable >= (cap or r.cap)) and (cooled is not None or not r.cooldown),
         **{key: seeded.get(key) for key in ("resumed_from_shipped", "rewarmed_from_cooled")},
         "curve": curve, "metrics": _measure(model16, r),
-        "history": {"steps": steps[::keep], "losses": [round(x, 6) for x in ckpt["history_losses"][::keep]]},
+        "history": _thin(ckpt["history_steps"], ckpt["history_losses"]),
         "snapshots": snap_steps, "file": path.name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
     }
     table = manifest()

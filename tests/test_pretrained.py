@@ -261,3 +261,12 @@ def test_an_early_plateau_is_not_convergence():
     assert pretrained._converged([*short[:-1], {**short[-1], "val_psnr_db": 20.05}], r) is True  # JSON's bool
     rising = [{"step": r.first * 2 ** i, "val_psnr_db": 20.0 + i} for i in range(6)]
     assert not pretrained._converged(rising, r)
+
+
+def test_the_shipped_loss_history_ends_where_training_ended():
+    steps = list(range(50, 26_401, 50))  # 528 logged points, thinned to about 200
+    h = pretrained._thin(steps, [1.0 / s for s in steps])
+    assert h["steps"][0] == 50 and h["steps"][-1] == 26_400  # "steps trained" reads the last one
+    assert len(h["steps"]) == len(h["losses"]) <= 202 and h["steps"] == sorted(set(h["steps"]))
+    assert h["losses"][-1] == round(1.0 / 26_400, 6)
+    assert pretrained._thin([10, 20], [0.5, 0.25]) == {"steps": [10, 20], "losses": [0.5, 0.25]}
