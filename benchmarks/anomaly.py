@@ -3,8 +3,9 @@
     python benchmarks/anomaly.py [--profile book] [--steps N] [--models gruae,...] [--horizon K] [--reuse | --pretrained]
     python benchmarks/anomaly.py --ucsd ROOT [--profile book] [--size 64]
 
-Synthetic (default): trains each model on the normal anomaly scenes of the profile, scores the
-test scenes by each frame's reconstruction (or prediction) error, and measures frame-level ROC
+Synthetic (default): trains each model (the book's five, and the ConvGRU predictor of the next
+frame, whose GRU state is a 16x16 map at 64x64: chapter 6) on the normal anomaly scenes of the
+profile, scores the test scenes by each frame's reconstruction (or prediction) error, and measures frame-level ROC
 AUC, micro (all frames concatenated) and macro (mean per video), the EER, and the AUC per
 anomaly type; scores are min-max normalised per video and not smoothed (the protocol of the
 literature, e.g. Liu et al. 2018 and Park et al. 2020). Baselines: a per-pixel Gaussian of the training frames
@@ -43,7 +44,7 @@ from gruae.models import MODEL_NAMES
 from gruae.synthetic import ANOMALY_TYPES
 from gruae.training import fit
 
-KINDS = ("gruae", "per_frame", "conv3d", "single_latent", "gru_predict")
+KINDS = ("gruae", "per_frame", "conv3d", "single_latent", "gru_predict", "convgru_predict")
 KEYS = {**{name: kind for kind, name in MODEL_NAMES.items()}, **{f"{name}, relative": f"{kind}_rel" for kind, name in
         MODEL_NAMES.items()}, anomaly.BASELINES[0]: "baseline", anomaly.BASELINES[1]: "frame_diff"}
 """The key of each method (the book's table names) in this script's output."""
@@ -59,7 +60,8 @@ def main() -> None:
     ap.add_argument("--ucsd", default=None, metavar="ROOT", help="a UCSD-style benchmark folder instead of the synthetic scenes")
     ap.add_argument("--size", type=int, default=None, help="frame size for --ucsd (default: the profile's)")
     ap.add_argument("--horizon", type=int, default=None,
-                    help="gru_predict's horizon k: output t decoded from h_{t-k} (default: T // 2; 1 = next frame)")
+                    help="the predictors' horizon k: output t decoded from h_{t-k} (default: T // 2 for "
+                         "gru_predict, 1 = the next frame for convgru_predict)")
     ap.add_argument("--sigma", type=float, default=0.0, help="temporal smoothing in frames (default 0: none)")
     ap.add_argument("--reuse", action="store_true", help="load the book's checkpoints under data/ when they exist")
     ap.add_argument("--pretrained", action="store_true", help="use the weights shipped with the package where they exist")
@@ -89,11 +91,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="gruae-bench-") as tmp:
         root = None if args.reuse or args.pretrained else tmp
         bench = anomaly.score_benchmark(P, kinds, tr, te, normal, name=prefix, root=root, progress=False,
-                                        pretrained=args.pretrained, size=size, horizon=args.horizon)
+                                        pretrained=args.pretrained, size=size,
+                                        **({"horizon": args.horizon} if args.horizon else {}))
         if args.ucsd:  # chapter 9: models of the frame differences; the recipe is the ConvGRU predictor
             for key, cfg in (("gruae_motion", P.model_for("gruae", size=size)),
                              ("gru_predict_motion", P.model_for("gru_predict", size=size, horizon=1)),
-                             ("convgru_predict_motion", P.convgru_model(size=size))):
+                             ("convgru_predict_motion", P.model_for("convgru_predict", size=size))):
                 run = fit(cfg, tr.motion(), P.train, name=f"ped2_motion-{cfg.kind}", root=root, progress=False,
                           pretrained=args.pretrained)
                 bench.runs[key] = run

@@ -58,19 +58,18 @@ class Profile:
         return self.model.clip_frames
 
     def model_for(self, kind: str, **changes) -> ModelConfig:
-        """This profile's model configuration with another ``kind`` (and other changes)."""
-        return self.model.replace(kind=kind, **changes)
+        """This profile's model configuration of another ``kind`` (and other changes).
 
-    def convgru_model(self, **changes) -> ModelConfig:
-        """The ConvGRU predictor of the next frame (chapter 9's recipe on UCSD Ped2).
-
-        The GRU-AE's first three convolutions, so the GRU's state is a map of a quarter of the
-        frame's side (16x16 at 64x64: a cell per 4x4 pixels, a walker there covers one or two),
-        with half the GRU-AE's latent size as channels for z_t and for the state.
+        Every kind shares the GRU-AE's sizes, except the ConvGRU predictor of the next frame
+        (``"convgru_predict"``): the GRU-AE's first three convolutions, so the GRU's state is a
+        map of a quarter of the frame's side (16x16 at 64x64: a cell per 4x4 pixels, a walker
+        there covers one or two), with half the GRU-AE's latent size as channels for z_t and for
+        the state, and ``horizon`` 1.
         """
-        d = self.model.latent // 2
-        return self.model_for("convgru_predict", widths=self.model.widths[:3], latent=d, hidden=d,
-                              horizon=1, **changes)
+        if kind == "convgru_predict":
+            d = self.model.latent // 2
+            changes = {"widths": self.model.widths[:3], "latent": d, "hidden": d, "horizon": 1, **changes}
+        return self.model.replace(kind=kind, **changes)
 
 
 PROFILES: dict[str, Profile] = {

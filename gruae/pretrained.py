@@ -106,10 +106,11 @@ that a chapter compares models trained equally long; the manifest records each.
 def recipes(profile_name: str = "book") -> dict[str, Recipe]:
     """Every model the book loads, trained on a profile's data: name -> :class:`Recipe`.
 
-    Synthetic actions and scenes for every model kind; the real waving videos (the article's
-    experiment) for the GRU-AE and the single latent; the GRU-AE on UCSD Ped2's frames and on
-    their differences, and the GRU and ConvGRU predictors of the next difference (chapter 9). The shipped
-    weights are the ``book`` profile's; other profiles serve tests and experiments.
+    Synthetic actions for the four models of chapters 2-5, synthetic scenes for those and the two
+    predictors of chapter 6; the real waving videos (the article's experiment) for the GRU-AE and
+    the single latent; the GRU-AE on UCSD Ped2's frames and on their differences, and the GRU and
+    ConvGRU predictors of the next difference (chapter 9). The shipped weights are the ``book``
+    profile's; other profiles serve tests and experiments.
     """
     from .config import profile
 
@@ -117,15 +118,13 @@ def recipes(profile_name: str = "book") -> dict[str, Recipe]:
     first = P.pretrain.steps  # the first segment: the first point of every curve
     out = {}
     for data, kinds in (("actions", ("gruae", "single_latent", "per_frame", "conv3d")),
-                        ("scenes", ("gruae", "per_frame", "conv3d", "single_latent", "gru_predict")),
+                        ("scenes", ("gruae", "per_frame", "conv3d", "single_latent", "gru_predict", "convgru_predict")),
                         ("waving", ("gruae", "single_latent")),
                         ("ped2", ("gruae",)), ("ped2_motion", ("gruae", "gru_predict", "convgru_predict"))):
         for kind in kinds:
             name = f"{data}-{kind}"
-            if kind == "convgru_predict":
-                model = P.convgru_model()
-            else:  # on Ped2's motion, the GRU predictor predicts the next frame too
-                model = P.model_for(kind, **({"horizon": 1} if data == "ped2_motion" and kind == "gru_predict" else {}))
+            # on Ped2's motion, the GRU predictor predicts the next frame too
+            model = P.model_for(kind, **({"horizon": 1} if data == "ped2_motion" and kind == "gru_predict" else {}))
             out[name] = Recipe(name, model, data, P.pretrain, first=first,
                                cap=CAPS.get(data, Recipe.cap), min_steps=16 * first, profile=profile_name)
     return out

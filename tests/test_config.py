@@ -41,7 +41,7 @@ def test_profiles_are_consistent(name):
     assert p.model_for("per_frame").kind == "per_frame" and p.model.kind == "gruae"
     for s in p.train.snapshot_at:
         assert 0 <= s <= p.train.steps
-    m = p.convgru_model()  # chapter 9's recipe: a state map of a quarter of the frame's side
+    m = p.model_for("convgru_predict")  # a state map of a quarter of the frame's side
     assert m.kind == "convgru_predict" and m.horizon == 1 and m.bottom == p.size // 4
     assert p.pretrain.schedule == "constant"  # what lets `pretrain` continue a run at each doubling
 

@@ -8,6 +8,7 @@ import torch
 
 from gruae import config, datasets, pretrained, shipped
 from gruae.errors import CheckpointError, DataError
+from gruae.models import MODEL_KINDS
 from gruae.training import fit, fit_all, fit_early
 
 
@@ -162,7 +163,7 @@ def test_every_shipped_file_is_package_data():
 
 def test_ci_profile_never_matches_shipped_weights():
     P = config.profile("ci")
-    for kind in ("gruae", "per_frame", "single_latent", "conv3d", "gru_predict"):
+    for kind in MODEL_KINDS:
         assert shipped.find(P.model_for(kind), datasets.actions(P, "train").source) is None
 
 
