@@ -5,9 +5,9 @@
 
 Synthetic (default): trains each model (the book's five, and the ConvGRU predictor of the next
 frame, whose GRU state is a 16x16 map at 64x64: chapter 6) on the normal anomaly scenes of the
-profile, scores the test scenes by each frame's reconstruction (or prediction) error, and measures frame-level ROC
-AUC, micro (all frames concatenated) and macro (mean per video), the EER, and the AUC per
-anomaly type; scores are min-max normalised per video and not smoothed (the protocol of the
+profile, scores the test scenes by each frame's reconstruction (or prediction) error, and
+measures frame-level ROC AUC, micro (all frames concatenated) and macro (mean per video), the
+EER, and the AUC per anomaly type; scores are min-max normalised per video and not smoothed (the protocol of the
 literature, e.g. Liu et al. 2018 and Park et al. 2020). Baselines: a per-pixel Gaussian of the training frames
 ("baseline", the non-learned reference) and the energy of frame differences. Each model is
 scored twice: by its mean error, and by its relative error (``<kind>_rel``: each pixel's error

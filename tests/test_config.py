@@ -43,6 +43,8 @@ def test_profiles_are_consistent(name):
         assert 0 <= s <= p.train.steps
     m = p.model_for("convgru_predict")  # a state map of a quarter of the frame's side
     assert m.kind == "convgru_predict" and m.horizon == 1 and m.bottom == p.size // 4
+    changed = p.model_for("convgru_predict", size=2 * p.size, horizon=2)  # changes win over its defaults
+    assert (changed.bottom, changed.horizon, changed.widths) == (p.size // 2, 2, m.widths)
     assert p.pretrain.schedule == "constant"  # what lets `pretrain` continue a run at each doubling
 
 
