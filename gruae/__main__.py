@@ -134,20 +134,21 @@ def _cmd_pretrain(args: argparse.Namespace) -> None:
     from . import pretrained, shipped
 
     if args.list:
-        shelf = shipped.manifest()
-        for name, r in pretrained.recipes().items():
+        shelf, table, early = shipped.manifest(), pretrained.recipes(), pretrained.early_recipes()
+        w = max(map(len, [*table, *early]))  # the names' column
+        for name, r in table.items():
             e = shelf.get(name)
             state = "not shipped" if e is None else (
                 f"{'finished' if e.get('finished') else 'unfinished'}: {e['steps']:,} steps, "
                 f"{e['seconds'] / 60:.0f} min on {e['machine']}; "
                 + ", ".join(f"{k} {v}" for k, v in e["metrics"].items() if k.startswith("test_")))
-            print(f"{name:<23} cap {r.cap:>6,}  {state}")
+            print(f"{name:<{w}} cap {r.cap:>6,}  {state}")
         records = shipped.early()
-        for name, r in pretrained.early_recipes().items():
+        for name, r in early.items():
             e = records.get(name)
             state = "not recorded" if e is None else (
                 f"figures recorded after {e['steps']:,} steps, {e['seconds'] / 60:.0f} min on {e['machine']}")
-            print(f"{name:<23} early  {state}")
+            print(f"{name:<{w}} early  {state}")
         return
     if args.check:
         problems = pretrained.check(args.names or None)
