@@ -570,7 +570,7 @@ def export(name: str, *, root: str | os.PathLike | None = None, profile_name: st
     from PIL import Image
 
     from .devices import describe_device
-    from .training import load_checkpoint
+    from .training import join_machines, load_checkpoint
 
     r = recipes(profile_name)[name]
     run = _run_dir(r, None if root is None else Path(root))
@@ -602,7 +602,8 @@ def export(name: str, *, root: str | os.PathLike | None = None, profile_name: st
         "model_config": dataclasses.asdict(r.model),
         "train_config": {**r.train.identity(), "steps": int(ckpt["step"]), "cooldown": cooled and cooled["step"] - cooled["from"]},
         "run": run.name, "steps": int(ckpt["step"]), "seconds": round(float(ckpt.get("train_seconds", 0.0)), 1),
-        "machine": ckpt.get("device") or describe_device("cpu"), "precision": ckpt.get("precision"),
+        "machine": join_machines(seeded.get("machine"), ckpt.get("device") or describe_device("cpu")),
+        "precision": ckpt.get("precision"),
         "torch": ckpt.get("torch_version"), "git_commit": _git_commit(),
         "started_at_commit": (json.loads((run / "started.json").read_text())["git_commit"]
                               if (run / "started.json").exists() else None),

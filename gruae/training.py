@@ -370,6 +370,16 @@ def _restore_generator(gen: torch.Generator, state: torch.Tensor | None, reseed:
     return False
 
 
+def join_machines(earlier: str | None, now: str) -> str:
+    """The machines a run trained on, in order, each once: ``"A; B"`` when it went on from A on B.
+
+    A checkpoint's ``device`` says where its training time was spent; a run resumed on another
+    machine keeps the earlier one in front (its minutes are the sum of both).
+    """
+    names = [m for m in (earlier or "").split("; ") if m]
+    return "; ".join(names + [m for m in now.split("; ") if m and m not in names])
+
+
 def _load_optimizer(opt: torch.optim.Optimizer, state: dict) -> None:
     """Load an optimiser state, keeping this device's implementation flags (fused Adam on CUDA)."""
     flags = [{k: g.get(k) for k in ("fused", "foreach", "capturable")} for g in opt.param_groups]
@@ -431,6 +441,7 @@ def _train(model, frames, cfg, device, precision, run_dir, resume, progress, cal
     snapshots: dict[int, np.ndarray] = {}
     start = 0
     seconds_before = 0.0  # training time of earlier calls, from the checkpoint
+    machines = describe_device(device)  # every machine the run has trained on, in order
 
     if run_dir is not None and resume and (run_dir / CHECKPOINT).exists():
         ckpt = load_checkpoint(run_dir / CHECKPOINT)
@@ -449,6 +460,7 @@ def _train(model, frames, cfg, device, precision, run_dir, resume, progress, cal
             if device.type == "cuda" and ckpt.get("cuda_rng") is not None:
                 torch.cuda.set_rng_state(ckpt["cuda_rng"])
         seconds_before = float(ckpt.get("train_seconds", 0.0))
+        machines = join_machines(ckpt.get("device"), machines)
         steps_log, losses = list(ckpt["history_steps"]), list(ckpt["history_losses"])
         for p in sorted(run_dir.glob("snapshot_*.png")):
             snapshots[int(p.stem.split("_")[1])] = np.asarray(_read_png(p))
@@ -468,7 +480,7 @@ def _train(model, frames, cfg, device, precision, run_dir, resume, progress, cal
             "cuda_rng": torch.cuda.get_rng_state() if device.type == "cuda" else None,
             "history_steps": steps_log, "history_losses": losses, "torch_version": str(torch.__version__),
             "train_seconds": seconds_before + time.perf_counter() - t0,
-            "device": describe_device(device), "precision": precision, "channels_last": channels_last,
+            "device": machines, "precision": precision, "channels_last": channels_last,
         }, run_dir / CHECKPOINT)
 
     def snapshot(step: int) -> None:

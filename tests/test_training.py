@@ -11,7 +11,8 @@ import torch
 from gruae.data import VideoFrames
 from gruae.errors import CheckpointError, TrainingError
 from gruae.models import ModelConfig
-from gruae.training import TrainConfig, fit, load_checkpoint, load_model, run_dir_for, train
+from gruae.training import (TrainConfig, fit, join_machines, load_checkpoint, load_model, run_dir_for,
+                            train)
 
 MODEL = ModelConfig(size=16, widths=(4, 8), latent=8, hidden=8, clip_frames=4)
 CFG = TrainConfig(steps=12, batch=2, lr=3e-3, warmup=2, log_every=2, checkpoint_every=4,
@@ -65,6 +66,24 @@ def interrupted(frames, run_dir, at=8):
 
     with pytest.raises(KeyboardInterrupt):
         train(MODEL, frames, CFG, run_dir=run_dir, progress=False, callback=stop)
+
+
+def test_a_run_resumed_on_another_machine_names_both(frames, tmp_path):
+    from gruae.devices import describe_device
+
+    interrupted(frames, tmp_path)
+    here = describe_device("cpu")
+    assert load_checkpoint(tmp_path)["device"] == here
+    ckpt = load_checkpoint(tmp_path)
+    torch.save({**ckpt, "device": "Other CPU"}, tmp_path / "checkpoint.pt")  # as if trained there
+    train(MODEL, frames, CFG, run_dir=tmp_path, progress=False)
+    assert load_checkpoint(tmp_path)["device"] == f"Other CPU; {here}", "its minutes were spent on both"
+
+
+def test_join_machines_keeps_the_order_and_each_machine_once():
+    assert join_machines(None, "B") == "B" and join_machines("", "B") == "B"
+    assert join_machines("A", "B") == "A; B" and join_machines("A; B", "B") == "A; B"
+    assert join_machines("A; B", "A") == "A; B" and join_machines("A", "B; C") == "A; B; C"
 
 
 def test_resume_after_interruption_matches_uninterrupted_run(frames, tmp_path):
