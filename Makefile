@@ -36,7 +36,8 @@ $(STAMP): pyproject.toml
 book: venv
 	@mkdir -p _build
 	sed 's#_build/.jupyter_cache#_build/.jupyter_cache_$(PROFILE)#' _config.yml > _build/_config.$(PROFILE).yml
-	-GRUAE_PROFILE=$(PROFILE) GRUAE_PROGRESS=off GRUAE_SLIDERS=off $(BIN)/python tools/execute_book.py --config _build/_config.$(PROFILE).yml
+	-GRUAE_PROFILE=$(PROFILE) GRUAE_PROGRESS=off GRUAE_SLIDERS=off $(BIN)/python tools/execute_book.py --config _build/_config.$(PROFILE).yml \
+		--doctrees _build/.doctrees
 	GRUAE_PROFILE=$(PROFILE) GRUAE_PROGRESS=off GRUAE_SLIDERS=off $(BIN)/jupyter-book build --keep-going --config _build/_config.$(PROFILE).yml .
 	$(BIN)/python tools/check_html.py _build/html
 

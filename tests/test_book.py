@@ -120,3 +120,29 @@ def test_publishing_workflow_builds_and_deploys_the_book():
     deploy = wf["jobs"]["deploy"]
     assert deploy["needs"] == "build" and any(s.get("uses", "").startswith("actions/deploy-pages") for s in deploy["steps"])
     assert wf["permissions"]["pages"] == "write" and wf["permissions"]["id-token"] == "write"
+
+
+def test_the_execution_cache_is_emptied_when_the_package_or_its_weights_change(tmp_path, monkeypatch):
+    sys.path.insert(0, str(ROOT / "tools"))
+    import execute_book
+
+    pkg = tmp_path / "gruae" / "weights"
+    pkg.mkdir(parents=True)
+    (pkg / "manifest.json").write_text("{}")
+    one = execute_book.fingerprint(tmp_path)
+    assert execute_book.fingerprint(tmp_path) == one, "the same files, the same fingerprint"
+    (pkg / "manifest.json").write_text('{"actions-gruae": {}}')  # new weights shipped
+    two = execute_book.fingerprint(tmp_path)
+    monkeypatch.setenv("GRUAE_PROFILE", "other")
+    assert len({one, two, execute_book.fingerprint(tmp_path)}) == 3
+    cache = tmp_path / "cache"
+    execute_book.open_cache(cache, one)
+    (cache / "outputs").write_text("made with the first package")
+    execute_book.open_cache(cache, one)
+    assert (cache / "outputs").exists(), "an unchanged package keeps the cached outputs"
+    pages = tmp_path / "doctrees"
+    execute_book.open_cache(cache, one, pages)
+    (pages / "environment.pickle").write_text("pages read with the first package")
+    execute_book.open_cache(cache, two, pages)
+    assert not (cache / "outputs").exists() and (cache / execute_book.STAMP).read_text() == two
+    assert not (pages / "environment.pickle").exists(), "the build reads every page again"

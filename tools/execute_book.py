@@ -9,7 +9,12 @@ This runs every chapter of ``_toc.yml`` whose code has no cached outputs yet, a 
 exactly as jupyter-book's ``cache`` mode would (the same cache folder, working directory,
 timeout and error rule; myst-nb's ``execute/cache.py``), and stores the outputs in that cache:
 the build that follows finds them there and executes nothing. The longest chapters start first
-when an earlier build recorded how long they took. A chapter that fails is reported and left
+when an earlier build recorded how long they took.
+
+The cache is keyed by each chapter's code only, but the outputs also depend on the package the
+chapters import, its shipped weights and which datasets are here: when their fingerprint
+(:func:`fingerprint`) differs from the one the cache was filled with, the cache is emptied and
+every chapter runs again (new weights would otherwise leave the website showing the old ones). A chapter that fails is reported and left
 uncached, so the build runs it again and shows the error in its usual report. The website test
 (``tests/test_site.py``) fills its own cache the same way.
 """
@@ -17,7 +22,10 @@ uncached, so the build runs it again and shows the error in its usual report. Th
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
+import shutil
+import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -39,6 +47,62 @@ def chapters(root: Path = ROOT) -> list[Path]:
     return [root / f"{f}.ipynb" for f in files if (root / f"{f}.ipynb").is_file()]
 
 
+STAMP = "gruae-fingerprint"
+"""The file, in the cache folder, holding the fingerprint its outputs were made with."""
+
+_DATA_HERE = ("from gruae import pretrained; "
+              "print(sorted({r.data for n, r in pretrained.recipes().items() if pretrained.available(n)}))")
+
+
+def fingerprint(root: Path = ROOT) -> str:
+    """What every chapter's outputs depend on besides its own code.
+
+    The package's files (code, shipped weights and manifest), the profile and data folder
+    (``GRUAE_PROFILE``, ``GRUAE_DATA``), and which data sets the package finds here.
+    """
+    h = hashlib.sha256()
+    for p in sorted((root / "gruae").rglob("*")):
+        if p.is_file() and "__pycache__" not in p.parts:
+            h.update(f"{p.relative_to(root)}\n".encode())
+            h.update(p.read_bytes())
+    for key in ("GRUAE_PROFILE", "GRUAE_DATA"):
+        h.update(f"{key}={os.environ.get(key, '')}\n".encode())
+    # in a child process: torch stays out of this one, which forks the chapters' workers
+    here = subprocess.run([sys.executable, "-c", _DATA_HERE], capture_output=True, text=True, cwd=root)
+    h.update((here.stdout if here.returncode == 0 else "unknown").encode())
+    return h.hexdigest()[:16]
+
+
+def _stamp(folder: Path, now: str) -> bool:
+    """Empty ``folder`` unless it was made under the fingerprint ``now``; mark it as made under
+    ``now``. Returns True when it held something made under another."""
+    stamp = folder / STAMP
+    if folder.exists() and stamp.exists() and stamp.read_text() == now:
+        return False
+    stale = folder.exists() and any(folder.iterdir())
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    stamp.write_text(now)
+    return stale
+
+
+def open_cache(folder: Path, now: str, doctrees: Path | None = None):
+    """The execution cache in ``folder``, emptied first when it was filled under another
+    fingerprint than ``now`` (:func:`fingerprint`), or under none.
+
+    ``doctrees``, the build's saved pages (``_build/.doctrees``), is emptied likewise (it is
+    shared by the profiles): Sphinx re-reads only the pages whose source changed, and a
+    chapter's source has not.
+    """
+    if _stamp(folder, now):
+        print("execute_book: the package, its weights or the data here changed since the cached "
+              "outputs were made: every chapter runs again", flush=True)
+    if doctrees is not None:
+        _stamp(doctrees, now)
+    return get_cache(str(folder))
+
+
 def _execute(path: str, timeout: int, allow_errors: bool) -> tuple[str, object, float, str | None]:
     """Run one notebook in its own folder (in a worker process); return what the cache needs."""
     nb = nbformat.read(path, as_version=4)
@@ -56,12 +120,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--config", type=Path, default=ROOT / "_config.yml", help="the jupyter-book configuration")
     ap.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1),
                     help="chapters at a time (default: the cores, at most 4)")
+    ap.add_argument("--doctrees", type=Path, help="the build's saved pages, emptied with the cache "
+                    "(`make book`: _build/.doctrees)")
     args = ap.parse_args(argv)
     execute = yaml.safe_load(args.config.read_text()).get("execute", {})
     if execute.get("execute_notebooks", "cache") != "cache":
         print("execute_book: the configuration does not use the cache; nothing to do")
         return 0
-    cache = get_cache(str(ROOT / execute.get("cache", "_build/.jupyter_cache")))
+    cache = open_cache(ROOT / execute.get("cache", "_build/.jupyter_cache"), fingerprint(), args.doctrees)
     took = {r.uri: r.data.get("execution_seconds", 0) for r in cache.list_cache_records()}
     todo = []
     for path in chapters():
