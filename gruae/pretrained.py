@@ -604,6 +604,7 @@ def export(name: str, *, root: str | os.PathLike | None = None, profile_name: st
         "model_config": dataclasses.asdict(r.model),
         "train_config": {**r.train.identity(), "steps": int(ckpt["step"]), "cooldown": cooled and cooled["step"] - cooled["from"]},
         "run": run.name, "steps": int(ckpt["step"]), "seconds": round(float(ckpt.get("train_seconds", 0.0)), 1),
+        # the seeded run's machine: checkpoints saved before training kept every machine lack it
         "machine": join_machines(seeded.get("machine"), ckpt.get("device") or describe_device("cpu")),
         "precision": ckpt.get("precision"),
         "torch": ckpt.get("torch_version"), "git_commit": _git_commit(),

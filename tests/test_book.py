@@ -123,7 +123,7 @@ def test_publishing_workflow_builds_and_deploys_the_book():
 
 
 def test_the_execution_cache_is_emptied_when_the_package_or_its_weights_change(tmp_path, monkeypatch):
-    sys.path.insert(0, str(ROOT / "tools"))
+    monkeypatch.syspath_prepend(str(ROOT / "tools"))
     import execute_book
 
     pkg = tmp_path / "gruae" / "weights"

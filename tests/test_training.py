@@ -72,9 +72,8 @@ def test_a_run_resumed_on_another_machine_names_both(frames, tmp_path):
     from gruae.devices import describe_device
 
     interrupted(frames, tmp_path)
-    here = describe_device("cpu")
-    assert load_checkpoint(tmp_path)["device"] == here
-    ckpt = load_checkpoint(tmp_path)
+    here, ckpt = describe_device("cpu"), load_checkpoint(tmp_path)
+    assert ckpt["device"] == here
     torch.save({**ckpt, "device": "Other CPU"}, tmp_path / "checkpoint.pt")  # as if trained there
     train(MODEL, frames, CFG, run_dir=tmp_path, progress=False)
     assert load_checkpoint(tmp_path)["device"] == f"Other CPU; {here}", "its minutes were spent on both"

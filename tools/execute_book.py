@@ -9,13 +9,13 @@ This runs every chapter of ``_toc.yml`` whose code has no cached outputs yet, a 
 exactly as jupyter-book's ``cache`` mode would (the same cache folder, working directory,
 timeout and error rule; myst-nb's ``execute/cache.py``), and stores the outputs in that cache:
 the build that follows finds them there and executes nothing. The longest chapters start first
-when an earlier build recorded how long they took.
+when an earlier build recorded how long they took. A chapter that fails is reported and left
+uncached, so the build runs it again and shows the error in its usual report.
 
 The cache is keyed by each chapter's code only, but the outputs also depend on the package the
 chapters import, its shipped weights and which datasets are here: when their fingerprint
 (:func:`fingerprint`) differs from the one the cache was filled with, the cache is emptied and
-every chapter runs again (new weights would otherwise leave the website showing the old ones). A chapter that fails is reported and left
-uncached, so the build runs it again and shows the error in its usual report. The website test
+every chapter runs again (new weights would otherwise leave the website showing the old ones). The website test
 (``tests/test_site.py``) fills its own cache the same way.
 """
 
@@ -25,7 +25,6 @@ import argparse
 import hashlib
 import os
 import shutil
-import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -50,10 +49,6 @@ def chapters(root: Path = ROOT) -> list[Path]:
 STAMP = "gruae-fingerprint"
 """The file, in the cache folder, holding the fingerprint its outputs were made with."""
 
-_DATA_HERE = ("from gruae import pretrained; "
-              "print(sorted({r.data for n, r in pretrained.recipes().items() if pretrained.available(n)}))")
-
-
 def fingerprint(root: Path = ROOT) -> str:
     """What every chapter's outputs depend on besides its own code.
 
@@ -67,20 +62,22 @@ def fingerprint(root: Path = ROOT) -> str:
             h.update(p.read_bytes())
     for key in ("GRUAE_PROFILE", "GRUAE_DATA"):
         h.update(f"{key}={os.environ.get(key, '')}\n".encode())
-    # in a child process: torch stays out of this one, which forks the chapters' workers
-    here = subprocess.run([sys.executable, "-c", _DATA_HERE], capture_output=True, text=True, cwd=root)
-    h.update((here.stdout if here.returncode == 0 else "unknown").encode())
+    from gruae import hub  # no torch: this process forks the chapters' workers
+
+    for name, entry in hub.DATA_HUB.items():  # where each real data set is found, if anywhere
+        if entry.kind != "synthetic":
+            h.update(f"{name}={hub.available(name)}\n".encode())
     return h.hexdigest()[:16]
 
 
 def _stamp(folder: Path, now: str) -> bool:
     """Empty ``folder`` unless it was made under the fingerprint ``now``; mark it as made under
     ``now``. Returns True when it held something made under another."""
-    stamp = folder / STAMP
-    if folder.exists() and stamp.exists() and stamp.read_text() == now:
+    stamp, stale = folder / STAMP, False
+    if stamp.exists() and stamp.read_text() == now:
         return False
-    stale = folder.exists() and any(folder.iterdir())
     if folder.exists():
+        stale = any(folder.iterdir())
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     stamp.write_text(now)
