@@ -66,6 +66,18 @@ def test_code_fits_the_page(nb):
 
 
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_imports_sit_in_the_set_up_cell(nb):
+    """A reader sees every dependency of a chapter in one place (and a cell run on its own after the
+    set-up works). Only an exercise solution imports for itself: students copy it whole."""
+    code = [c for c in cells(nb) if c["cell_type"] == "code"][2:]  # after Colab's and the set-up
+    stray = [f"{type(n).__name__} line {n.lineno}: {ast.get_source_segment(src, n)}"
+             for c in code if "hide-cell" not in set(c.get("metadata", {}).get("tags", []))
+             for src in ["".join(c["source"])]
+             for n in ast.walk(ast.parse(src)) if isinstance(n, (ast.Import, ast.ImportFrom))]
+    assert not stray, "imports outside the set-up cell:\n" + "\n".join(stray)
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
 def test_run_all_never_raises_and_notebooks_define_no_helpers(nb):
     """Colab's Run all honours no tag: no cell may be meant to raise. Exercise stubs only define
     (they raise NotImplementedError when called, and every call is guarded); solutions are hidden
