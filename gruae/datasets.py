@@ -61,23 +61,27 @@ def source(p: Profile, data: str, split: str) -> str:
     return f"synthetic:{data}/{split}/v{VERSION}/size{p.size}/videos{n}x{frames}"
 
 
-def actions(p: Profile, split: str = "train") -> VideoFrames:
+def actions(p: Profile, split: str = "train", clean: bool = False) -> VideoFrames:
     """The synthetic human actions of a profile.
 
     Args:
         p: the profile (sizes and numbers of videos).
         split: ``"train"``, ``"test"`` (held out: other people, other seeds) or ``"val"`` (held
             out too, as many as test: for choosing how long to train without looking at test).
+        clean: the very same videos without their sensor noise: what a perfect reconstruction
+            that removes the noise would output (its ``source`` ends in ``/clean``).
 
     Returns:
         :class:`VideoFrames` with ``classes`` indexing :data:`gruae.synthetic.ACTIONS`; names
         like ``walk_007``.
     """
     n, _ = _count(p, "actions", split)
-    videos, labels = make_actions(n, seed=_split_seed(split), size=p.size, video_frames=p.video_frames)  # (N, T, H, W)
+    # (N, T, H, W); the noise is drawn after every other draw, so leaving it out changes nothing else
+    videos, labels = make_actions(n, seed=_split_seed(split), size=p.size, video_frames=p.video_frames,
+                                  **({"noise": 0.0} if clean else {}))
     names = [f"{ACTIONS[c]}_{i:03d}" for i, c in enumerate(labels)]
     return VideoFrames.from_videos(videos, names, classes=labels, min_frames=p.clip_frames,
-                                   source=source(p, "actions", split))
+                                   source=source(p, "actions", split) + ("/clean" if clean else ""))
 
 
 def scenes(p: Profile, split: str = "train") -> tuple[VideoFrames, Scenes]:

@@ -16,6 +16,14 @@ def test_performer_from_the_file_number():
         datasets.performer("walk.jpg")
 
 
+def test_clean_actions_are_the_same_videos_without_their_noise():
+    noisy, clean = datasets.actions(P, "test"), datasets.actions(P, "test", clean=True)
+    assert torch.equal(noisy.classes, clean.classes) and noisy.names == clean.names
+    diff = noisy.pixels.float() - clean.pixels.float()  # sensor noise, 2 grey levels, and rounding
+    assert abs(diff.mean()) < 0.05 and 1.9 < diff.std() < 2.2
+    assert clean.source == noisy.source + "/clean"
+
+
 def test_waving_splits_by_person_and_keeps_mirrors_together(data):
     write_mocogan(data / "mocogan_actions")
     splits = {s: datasets.waving(P, s) for s in ("train", "val", "test")}
