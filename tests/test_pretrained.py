@@ -262,6 +262,9 @@ def test_an_early_plateau_is_not_convergence():
     assert pretrained._converged([*short[:-1], {**short[-1], "val_psnr_db": 20.05}], r) is True  # JSON's bool
     rising = [{"step": r.first * 2 ** i, "val_psnr_db": 20.0 + i} for i in range(6)]
     assert not pretrained._converged(rising, r)
+    # a fall (a measurement in a loss spike) is not convergence either; a small one is
+    assert not pretrained._converged([*flat[:4], {**flat[4], "val_psnr_db": 18.0}], r)
+    assert pretrained._converged([*flat[:4], {**flat[4], "val_psnr_db": flat[3]["val_psnr_db"] - 0.1}], r)
 
 
 def test_the_shipped_loss_history_ends_where_training_ended():
