@@ -138,9 +138,13 @@ def _cmd_pretrain(args: argparse.Namespace) -> None:
         w = max(map(len, [*table, *early]))  # the names' column
         for name, r in table.items():
             e = shelf.get(name)
+            # finished when exported, but not converged by today's rule and below today's cap
+            more = (e is not None and e.get("finished") and pretrained.available(name)
+                    and not pretrained._complete(e, r, r.cap))
             state = "not shipped" if e is None else (
-                f"{'finished' if e.get('finished') else 'unfinished'}: {e['steps']:,} steps, "
-                f"{e['seconds'] / 60:.0f} min on {e['machine']}; "
+                f"{'finished' if e.get('finished') else 'unfinished'}"
+                f"{' (pretrain goes on: not converged, below the cap)' if more else ''}: "
+                f"{e['steps']:,} steps, {e['seconds'] / 60:.0f} min on {e['machine']}; "
                 + ", ".join(f"{k} {v}" for k, v in e["metrics"].items() if k.startswith("test_")))
             print(f"{name:<{w}} cap {r.cap:>6,}  {state}")
         records = shipped.early()

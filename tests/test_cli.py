@@ -161,7 +161,9 @@ def test_pretrain_list_shows_every_recipe_with_its_cap_and_state(capsys):
     for line, (name, r) in zip(lines, table.items()):
         assert line.split()[1:3] == ["cap", f"{r.cap:,}"], line
         e = shelf.get(name)
-        want = "not shipped" if e is None else ("finished" if e["finished"] else "unfinished") + f": {e['steps']:,} steps"
+        more = e is not None and e["finished"] and pretrained.available(name) and not pretrained._complete(e, r, r.cap)
+        want = "not shipped" if e is None else ("finished" if e["finished"] else "unfinished") + (
+            " (pretrain goes on: not converged, below the cap)" if more else "") + f": {e['steps']:,} steps"
         assert want in line, line
     for line, name in zip(lines[len(table):], early):  # figures only, too big to ship
         e = shipped.early().get(name)
