@@ -127,7 +127,7 @@ class TrainResult:
     total_seconds: float = 0.0  # wall-clock seconds of training over all calls (kept in the checkpoint)
     resumed_from: int = 0  # step the run started from (0 = fresh start)
     device: str = "cpu"  # device the model trained on
-    precision: str = "fp32"  # "bf16", "fp16" or "fp32": what the steps of this call ran in
+    precision: str = "fp32"  # "bf16", "fp16" or "fp32": what the steps ran in (a loaded run's: its checkpoint's)
     pretrained: str | None = None  # the shipped weights it was loaded from (gruae.shipped), or None
 
 
@@ -442,6 +442,7 @@ def _train(model, frames, cfg, device, precision, run_dir, resume, progress, cal
     start = 0
     seconds_before = 0.0  # training time of earlier calls, from the checkpoint
     machines = describe_device(device)  # every machine the run has trained on, in order
+    reported = precision  # the precision the result reports
 
     if run_dir is not None and resume and (run_dir / CHECKPOINT).exists():
         ckpt = load_checkpoint(run_dir / CHECKPOINT)
@@ -460,6 +461,8 @@ def _train(model, frames, cfg, device, precision, run_dir, resume, progress, cal
             if device.type == "cuda" and ckpt.get("cuda_rng") is not None:
                 torch.cuda.set_rng_state(ckpt["cuda_rng"])
         seconds_before = float(ckpt.get("train_seconds", 0.0))
+        if start >= cfg.steps:  # nothing left to train: say what the run trained in, not this machine
+            reported = ckpt.get("precision") or reported
         machines = join_machines(ckpt.get("device"), machines)
         steps_log, losses = list(ckpt["history_steps"]), list(ckpt["history_losses"])
         for p in sorted(run_dir.glob("snapshot_*.png")):
@@ -573,7 +576,7 @@ def _train(model, frames, cfg, device, precision, run_dir, resume, progress, cal
     model.eval()
     seconds = time.perf_counter() - t0 if step > start else 0.0
     return TrainResult(model, steps_log, losses, snapshots, run_dir, seconds, seconds_before + seconds, start,
-                       str(device), precision)
+                       str(device), reported)
 
 
 def _read_png(path: Path):

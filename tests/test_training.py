@@ -58,6 +58,15 @@ def test_finished_run_is_loaded_not_retrained(frames, tmp_path):
     assert same(weights(a.model), weights(c))
 
 
+def test_a_loaded_run_reports_the_precision_it_trained_in(frames, tmp_path):
+    a = train(MODEL, frames, CFG, run_dir=tmp_path, progress=False)
+    assert a.precision == "fp32"
+    ckpt = load_checkpoint(tmp_path)
+    torch.save({**ckpt, "precision": "bf16"}, tmp_path / "checkpoint.pt")  # as if trained on a bf16 CPU
+    b = train(MODEL, frames, CFG, run_dir=tmp_path, progress=False)  # loaded here, in float32
+    assert b.seconds == 0 and b.precision == "bf16", "a loaded run says what it trained in, not this machine"
+
+
 def interrupted(frames, run_dir, at=8):
     """Train CFG into ``run_dir``, interrupted (as by Ctrl-C) at step ``at``."""
     def stop(step, loss):
