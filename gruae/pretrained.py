@@ -63,8 +63,8 @@ from .models import ModelConfig
 from .shipped import load, manifest, same, snapshots
 from .training import TrainConfig, _retrain_asked
 
-__all__ = ["MAX_BYTES", "MAX_TOTAL_BYTES", "Recipe", "recipes", "CAPS", "available", "pretrain", "export", "check",
-           "early_recipes", "record_early"]
+__all__ = ["MAX_BYTES", "MAX_TOTAL_BYTES", "Recipe", "recipes", "CAPS", "available", "goes_on", "pretrain",
+           "export", "check", "early_recipes", "record_early"]
 
 MAX_BYTES = 2_000_000
 """Largest weight file shipped (float16 state dict)."""
@@ -305,6 +305,15 @@ def _complete(entry: dict | None, r: Recipe, cap: int) -> bool:
     if it cools down, and converged or trained at the constant rate to ``cap``."""
     return bool(entry and entry.get("finished") and (entry.get("cooldown") or not r.cooldown) and _matches(entry, r)
                 and (_converged(entry.get("curve", []), r) or _stable_end(entry) >= cap))
+
+
+def goes_on(name: str, profile_name: str = "book") -> bool:
+    """Whether :func:`pretrain` would train the finished shipped weights of ``name`` further:
+    finished under an older rule or cap, not converged by today's and below today's cap, and
+    their data is here (``pretrain --list`` says so)."""
+    r, entry = recipes(profile_name)[name], manifest().get(name)
+    return bool(entry and entry.get("finished") and available(name, profile_name)
+                and not _complete(entry, r, r.cap))
 
 
 def _finished_shipped(r: Recipe) -> bool:
