@@ -108,13 +108,16 @@ def test_fetch_timeout_does_not_hang(tmp_path):
 
 
 def test_fetch_connection_refused_after_retries(tmp_path):
+    # Bound but not listening: the kernel refuses connections to the port, and holding it keeps
+    # another process (a Jupyter kernel started by the tests beside these) from listening there.
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()  # nothing listens there now
-    url = f"http://127.0.0.1:{port}/a.zip"
-    with pytest.raises(DownloadError, match="connection refused") as e:
-        fetch(url, tmp_path / "a.zip", timeout=2, retries=1)
+    url = f"http://127.0.0.1:{s.getsockname()[1]}/a.zip"
+    try:
+        with pytest.raises(DownloadError, match="connection refused") as e:
+            fetch(url, tmp_path / "a.zip", timeout=2, retries=1)
+    finally:
+        s.close()
     assert url in str(e.value) and "after 2 attempts" in str(e.value)
     assert isinstance(e.value, DataError)  # callers can catch DataError for all input problems
 
