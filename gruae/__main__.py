@@ -138,7 +138,7 @@ def _cmd_pretrain(args: argparse.Namespace) -> None:
         w = max(map(len, [*table, *early]))  # the names' column
         for name, r in table.items():
             e = shelf.get(name)
-            more = e is not None and pretrained.goes_on(name)  # finished by an older rule or cap
+            more = pretrained.goes_on(name)  # finished by an older rule or cap
             state = "not shipped" if e is None else (
                 f"{'finished' if e.get('finished') else 'unfinished'}"
                 f"{' (pretrain goes on: not converged, below the cap)' if more else ''}: "

@@ -108,10 +108,10 @@ that a chapter compares models trained equally long; the manifest records each.
   rule; cooled down, they measure 32.20 dB, 0.11 dB above the weights cooled from 48,000
   (32.09): less than the 0.2 dB a doubling must gain. A cool-down twice as long (20 %, 19,200
   steps from the same 96,000) measured the same on the test videos: 32.32 dB and a motion
-  correlation of 0.775, against 32.27 and 0.776 for the shipped 10 %. The per-frame AE had stopped at 9,600
-  on such a fall (0.74 dB); taken on from there, it gained 2.58, 0.22, 0.37 and (a third of
-  a doubling, to the cap) 0.16 dB at 19,200, 38,400, 76,800 and 96,000: it ends at the cap,
-  cooled down to 33.32 dB, a dB above the GRU-AE (214 min of training in all);
+  correlation of 0.775, against 32.27 and 0.776 for the shipped 10 %. The per-frame AE had
+  stopped at 9,600 on such a fall (0.74 dB); taken on from there, it gained 2.58, 0.22, 0.37
+  and (a third of a doubling, to the cap) 0.16 dB at 19,200, 38,400, 76,800 and 96,000: it
+  ends at the cap, cooled down to 33.32 dB, a dB above the GRU-AE (214 min of training in all);
 - scenes: 32x the first segment. At 2,400 every scene model was still gaining (0.3-0.8 dB of
   validation PSNR per doubling), at 4,800 all but the two converged GRU models (GRU-AE, GRU
   predictor) still were (per-frame 0.54, 3D-conv 0.96, single latent 2.09, ConvGRU predictor
